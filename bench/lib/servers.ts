@@ -1,0 +1,87 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { combine, freePort, startProcess, type Served } from './procs.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CEILING = `${ROOT}bench/ceiling.ts`;
+
+/** The `kinto` CLI of a checkout (this one by default; `--server-root` compares another). */
+const cliOf = (root = ROOT) => join(root, 'core/cli.ts');
+
+const hasWorkers = new Map<string, boolean>();
+
+/** Whether `kinto start` knows `--workers N` (node:cluster); otherwise we run N processes. */
+export function cliHasWorkers(root = ROOT): boolean {
+  if (!hasWorkers.has(root)) {
+    let known = false;
+    try {
+      known = execFileSync(process.execPath, [cliOf(root), 'start', '--help'], { encoding: 'utf8' }).includes('--workers');
+    } catch {
+      known = false;
+    }
+    hasWorkers.set(root, known);
+  }
+  return hasWorkers.get(root)!;
+}
+
+export interface KintoOptions {
+  iniPath: string;
+  workers: number;
+  /** Directory for `--cpu-prof` profiles of the server processes. */
+  cpuProfDir?: string;
+  /** Another checkout whose server is measured (before/after comparisons). */
+  root?: string;
+}
+
+const SERVER_ENV = { LOG_LEVEL: 'warn' };
+
+/** Extra Node flags for the server processes only (e.g. `--max-old-space-size=128`). */
+const SERVER_NODE_FLAGS = (process.env.BENCH_SERVER_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+
+function nodeFlags(options: KintoOptions): string[] {
+  const profile = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [];
+  return [...SERVER_NODE_FLAGS, ...profile];
+}
+
+/** `kinto start` with N workers: one clustered process, or N processes on N ports. */
+export async function startKinto(options: KintoOptions): Promise<Served> {
+  const base = [...nodeFlags(options), cliOf(options.root), 'start', '--ini', options.iniPath, '--host', '127.0.0.1'];
+  if (options.workers === 1 || cliHasWorkers(options.root)) {
+    const port = await freePort();
+    const workers = options.workers > 1 ? ['--workers', String(options.workers)] : [];
+    return startProcess({
+      args: [...base, '--port', String(port), ...workers],
+      env: SERVER_ENV,
+      ports: [port],
+      readyPath: '/v1/__lbheartbeat__',
+      label: 'kinto',
+    });
+  }
+  const parts: Served[] = [];
+  for (let i = 0; i < options.workers; i++) {
+    const port = await freePort();
+    parts.push(
+      await startProcess({
+        args: [...base, '--port', String(port)],
+        env: SERVER_ENV,
+        ports: [port],
+        readyPath: '/v1/__lbheartbeat__',
+        label: `kinto #${i + 1}`,
+      }),
+    );
+  }
+  return combine(parts);
+}
+
+/** The ceiling server (bench/ceiling.ts), clustered like the server. */
+export async function startCeiling(dbUrl: string, parent: string, workers: number, json: string): Promise<Served> {
+  const port = await freePort();
+  return startProcess({
+    args: [CEILING, '--port', String(port), '--db', dbUrl, '--parent', parent, '--workers', String(workers)],
+    env: { BENCH_CEILING_JSON: json },
+    ports: [port],
+    readyPath: '/hello/x',
+    label: 'ceiling',
+  });
+}

@@ -1,0 +1,50 @@
+import { createHmac } from 'node:crypto';
+import type { Settings } from '../settings/load.ts';
+
+/** Request headers as policies read them (lower-case names). */
+export type Headers = Record<string, string | string[] | undefined>;
+
+/**
+ * One entry of `multiauth.policies`. `authenticate` returns the user id without its
+ * prefix, or null to let the next policy try; the prefix is the policy's configured name.
+ */
+export interface AuthenticationPolicy {
+  readonly name: string;
+  authenticate(headers: Headers): Promise<string | null>;
+  /** `WWW-Authenticate` challenge sent with 401 responses. */
+  readonly challenge?: string;
+}
+
+export type PolicyFactory = (name: string, settings: Settings) => AuthenticationPolicy;
+
+export function hmacDigest(secret: string, message: string): string {
+  return createHmac('sha256', secret).update(message, 'utf8').digest('hex');
+}
+
+/** `Authorization: Basic` credentials, or null when absent or malformed (Pyramid's rules). */
+export function basicCredentials(headers: Headers): { username: string; password: string } | null {
+  const raw = headers.authorization;
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (!value) return null;
+  const match = /^basic\s+(.+)$/i.exec(value.trim());
+  if (!match || !/^[A-Za-z0-9+/=\s]+$/.test(match[1])) return null;
+  const decoded = Buffer.from(match[1], 'base64');
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(decoded);
+  const colon = text.indexOf(':');
+  if (colon < 0) return null;
+  return { username: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+/** Kinto's BasicAuth: any user/password pair is an identity, hashed with `userid_hmac_secret`. */
+export const basicAuthPolicy: PolicyFactory = (name, settings) => {
+  const secret = settings.str('userid_hmac_secret', '');
+  return {
+    name,
+    challenge: 'Basic realm="Realm"',
+    async authenticate(headers) {
+      const credentials = basicCredentials(headers);
+      if (!credentials || !credentials.username) return null;
+      return hmacDigest(secret, `${credentials.username}:${credentials.password}`);
+    },
+  };
+};

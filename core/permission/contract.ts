@@ -1,0 +1,94 @@
+/** The permission backend contract, run against every implementation. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { PermissionBackend } from './types.ts';
+
+const B = '/buckets/b';
+const C = '/buckets/b/collections/c';
+
+export function runPermissionContract(name: string, create: () => Promise<PermissionBackend>): void {
+  describe(`permission contract: ${name}`, () => {
+    let backend: PermissionBackend;
+    beforeEach(async () => {
+      backend = await create();
+    });
+    afterEach(async () => {
+      await backend.flush();
+      await backend.close();
+    });
+
+    it('adds and removes principals of an ACE', async () => {
+      await backend.addPrincipalToAce(B, 'write', 'alice');
+      await backend.addPrincipalToAce(B, 'write', 'bob');
+      await backend.removePrincipalFromAce(B, 'write', 'alice');
+      expect(await backend.getObjectPermissionPrincipals(B, 'write')).toEqual(['bob']);
+    });
+
+    it('replaces only the ACEs given; an empty list deletes one', async () => {
+      await backend.replaceObjectPermissions(B, { read: ['a'], write: ['w'] });
+      await backend.replaceObjectPermissions(B, { read: [], 'collection:create': ['c'] });
+      const [acl] = await backend.getObjectsPermissions([B]);
+      expect(acl).toEqual({ write: ['w'], 'collection:create': ['c'] });
+    });
+
+    it('returns ACLs of several objects in order, filtered by permission', async () => {
+      await backend.replaceObjectPermissions(B, { read: ['a'], write: ['w'] });
+      await backend.replaceObjectPermissions(C, { read: ['r'] });
+      expect(await backend.getObjectsPermissions([C, '/nope', B], ['read'])).toEqual([{ read: ['r'] }, {}, { read: ['a'] }]);
+    });
+
+    it('manages user principals and shares those of system.Authenticated', async () => {
+      await backend.addUserPrincipal('alice', '/buckets/b/groups/g');
+      await backend.addUserPrincipal('system.Authenticated', '/buckets/b/groups/all');
+      expect((await backend.getUserPrincipals('alice')).sort()).toEqual(['/buckets/b/groups/all', '/buckets/b/groups/g']);
+      await backend.removeUserPrincipal('alice', '/buckets/b/groups/g');
+      expect(await backend.getUserPrincipals('alice')).toEqual(['/buckets/b/groups/all']);
+    });
+
+    it('removes a principal everywhere', async () => {
+      const group = '/buckets/b/groups/g';
+      await backend.addUserPrincipal('alice', group);
+      await backend.addPrincipalToAce(C, 'read', group);
+      await backend.removePrincipal(group);
+      expect(await backend.getUserPrincipals('alice')).toEqual([]);
+      expect(await backend.getObjectPermissionPrincipals(C, 'read')).toEqual([]);
+    });
+
+    it('deletes ACLs by subtree pattern', async () => {
+      await backend.replaceObjectPermissions(B, { write: ['w'] });
+      await backend.replaceObjectPermissions(C, { write: ['w'] });
+      await backend.replaceObjectPermissions(`${C}/records/r`, { write: ['w'] });
+      await backend.replaceObjectPermissions('/buckets/bb', { write: ['w'] });
+      await backend.deleteObjectPermissions(`${B}/*`);
+      expect(await backend.getObjectsPermissions([B, C, `${C}/records/r`, '/buckets/bb'])).toEqual([
+        { write: ['w'] }, {}, {}, { write: ['w'] },
+      ]);
+    });
+
+    it('lists accessible objects, with one-segment patterns', async () => {
+      await backend.replaceObjectPermissions(`${C}/records/r1`, { read: ['alice'] });
+      await backend.replaceObjectPermissions(`${C}/records/r2`, { write: ['group'] });
+      await backend.replaceObjectPermissions(`${C}/records/r3`, { read: ['bob'] });
+      await backend.replaceObjectPermissions(C, { read: ['alice'] });
+      const found = await backend.getAccessibleObjects(['alice', 'group'], [[`${C}/records/*`, 'read'], [`${C}/records/*`, 'write']]);
+      expect([...found.keys()].sort()).toEqual([`${C}/records/r1`, `${C}/records/r2`]);
+      const all = await backend.getAccessibleObjects(['alice']);
+      expect([...all.keys()].sort()).toEqual([C, `${C}/records/r1`]);
+    });
+
+    it('gives the principals authorized by bound permissions', async () => {
+      await backend.replaceObjectPermissions(B, { write: ['w'], read: ['r'] });
+      await backend.replaceObjectPermissions(C, { read: ['c'] });
+      const principals = await backend.getAuthorizedPrincipals([[B, 'write'], [C, 'read']]);
+      expect([...principals].sort()).toEqual(['c', 'w']);
+    });
+
+    it('rolls back a transaction', async () => {
+      const tx = await backend.begin();
+      await tx.addPrincipalToAce(B, 'write', 'ghost');
+      await tx.addUserPrincipal('ghost', '/g');
+      await tx.rollback();
+      expect(await backend.getObjectPermissionPrincipals(B, 'write')).toEqual([]);
+      expect(await backend.getUserPrincipals('ghost')).toEqual([]);
+    });
+  });
+}

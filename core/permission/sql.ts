@@ -1,0 +1,316 @@
+import { beginTransaction, type SqlClient, type SqlDriver } from '../sql/driver.ts';
+import { translateSqlError } from '../sql/errors.ts';
+import type { ComponentMigrations } from '../sql/migrations.ts';
+import type { TransactionControl } from '../storage/types.ts';
+import { patternToRegExp, type Acl, type BoundPermission, type Permission, type PermissionBackend } from './types.ts';
+
+export const PERMISSION_MIGRATIONS: ComponentMigrations = {
+  component: 'permission',
+  migrations: [
+    {
+      version: 1,
+      name: 'initial',
+      sql: `
+CREATE TABLE IF NOT EXISTS access_control_entries (
+  object_id TEXT COLLATE "C" NOT NULL,
+  permission TEXT COLLATE "C" NOT NULL,
+  principal TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (object_id, permission, principal)
+);
+CREATE INDEX IF NOT EXISTS access_control_entries_by_principal ON access_control_entries (principal, permission);
+CREATE TABLE IF NOT EXISTS user_principals (
+  user_id TEXT COLLATE "C" NOT NULL,
+  principal TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (user_id, principal)
+);
+CREATE INDEX IF NOT EXISTS user_principals_by_principal ON user_principals (principal);
+`,
+    },
+  ],
+};
+
+/** A pattern as a POSIX regexp for `~` (segment) or a LIKE prefix (subtree), always a parameter. */
+function regexSource(pattern: string, mode: 'segment' | 'subtree'): string {
+  return patternToRegExp(pattern, mode).source;
+}
+
+function literalPrefix(pattern: string): string {
+  const star = pattern.indexOf('*');
+  return star < 0 ? pattern : pattern.slice(0, star);
+}
+
+/** `/buckets/b/collections/c/records/*`: one wildcard, the whole last segment. */
+function isLastSegmentWildcard(pattern: string): boolean {
+  return pattern.endsWith('/*') && pattern.indexOf('*') === pattern.length - 1;
+}
+
+class SqlPermissionView implements Permission {
+  protected readonly client: SqlClient;
+
+  constructor(client: SqlClient) {
+    this.client = client;
+  }
+
+  private async run<R>(text: string, params: readonly unknown[] = []): Promise<R[]> {
+    try {
+      return (await this.client.query<R>(text, params)).rows;
+    } catch (error) {
+      throw translateSqlError(error);
+    }
+  }
+
+  async addUserPrincipal(userId: string, principal: string): Promise<void> {
+    await this.run('INSERT INTO user_principals VALUES ($1, $2) ON CONFLICT DO NOTHING', [userId, principal]);
+  }
+
+  async removeUserPrincipal(userId: string, principal: string): Promise<void> {
+    await this.run('DELETE FROM user_principals WHERE user_id = $1 AND principal = $2', [userId, principal]);
+  }
+
+  async removePrincipal(principal: string): Promise<void> {
+    await this.run('DELETE FROM user_principals WHERE principal = $1', [principal]);
+    await this.run('DELETE FROM access_control_entries WHERE principal = $1', [principal]);
+  }
+
+  async getUserPrincipals(userId: string): Promise<string[]> {
+    const rows = await this.run<{ principal: string }>(
+      `SELECT DISTINCT principal FROM user_principals WHERE user_id = $1 OR user_id = 'system.Authenticated'`,
+      [userId],
+    );
+    return rows.map((r) => r.principal);
+  }
+
+  async addPrincipalToAce(objectId: string, permission: string, principal: string): Promise<void> {
+    await this.run('INSERT INTO access_control_entries VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [objectId, permission, principal]);
+  }
+
+  async removePrincipalFromAce(objectId: string, permission: string, principal: string): Promise<void> {
+    await this.run('DELETE FROM access_control_entries WHERE object_id = $1 AND permission = $2 AND principal = $3', [
+      objectId, permission, principal,
+    ]);
+  }
+
+  async getObjectPermissionPrincipals(objectId: string, permission: string): Promise<string[]> {
+    const rows = await this.run<{ principal: string }>(
+      'SELECT principal FROM access_control_entries WHERE object_id = $1 AND permission = $2', [objectId, permission],
+    );
+    return rows.map((r) => r.principal);
+  }
+
+  async getObjectsPermissions(objectIds: readonly string[], permissions?: readonly string[]): Promise<Acl[]> {
+    if (!objectIds.length) return [];
+    const rows = await this.run<{ object_id: string; permission: string; principal: string }>(
+      `SELECT object_id, permission, principal FROM access_control_entries
+       WHERE object_id = ANY($1::text[]) AND ($2::text[] IS NULL OR permission = ANY($2::text[]))
+       ORDER BY principal`,
+      [objectIds, permissions ?? null],
+    );
+    const byObject = new Map<string, Acl>();
+    for (const row of rows) {
+      const acl = byObject.get(row.object_id) ?? {};
+      (acl[row.permission] ??= []).push(row.principal);
+      byObject.set(row.object_id, acl);
+    }
+    return objectIds.map((id) => byObject.get(id) ?? {});
+  }
+
+  async replaceObjectPermissions(objectId: string, acl: Acl): Promise<void> {
+    const perms = Object.keys(acl);
+    if (!perms.length) return;
+    await this.run('DELETE FROM access_control_entries WHERE object_id = $1 AND permission = ANY($2::text[])', [objectId, perms]);
+    const rows = perms.flatMap((perm) => [...new Set(acl[perm])].map((principal) => [perm, principal]));
+    if (!rows.length) return;
+    await this.run(
+      `INSERT INTO access_control_entries (object_id, permission, principal)
+       SELECT $1, p, pr FROM unnest($2::text[], $3::text[]) AS t(p, pr) ON CONFLICT DO NOTHING`,
+      [objectId, rows.map((r) => r[0]), rows.map((r) => r[1])],
+    );
+  }
+
+  async deleteObjectPermissions(...patterns: string[]): Promise<void> {
+    const exact = patterns.filter((p) => !p.includes('*'));
+    const wild = patterns.filter((p) => p.includes('*')).map((p) => regexSource(p, 'subtree'));
+    if (exact.length) await this.run('DELETE FROM access_control_entries WHERE object_id = ANY($1::text[])', [exact]);
+    if (wild.length) await this.run('DELETE FROM access_control_entries WHERE object_id ~ ANY($1::text[])', [wild]);
+  }
+
+  async getAccessibleObjects(principals: readonly string[], bound?: readonly BoundPermission[]): Promise<Map<string, Set<string>>> {
+    const params: unknown[] = [principals];
+    let condition = '';
+    if (bound) {
+      if (!bound.length) return new Map();
+      // `…/records/*` needs no regexp (one per ACE made shared listings slow): a prefix and no
+      // further `/`. Other patterns keep the regexp, after the cheap test on their literal prefix.
+      const prefixes = bound.map(([pattern]) => literalPrefix(pattern));
+      const regexps = bound.map(([pattern]) => (isLastSegmentWildcard(pattern) ? null : regexSource(pattern, 'segment')));
+      params.push(regexps, bound.map(([, perm]) => perm), prefixes);
+      condition = `AND EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[], $4::text[]) AS b(re, perm, prefix)
+                               WHERE ace.permission = b.perm AND starts_with(ace.object_id, b.prefix)
+                                 AND CASE WHEN b.re IS NULL
+                                       THEN length(ace.object_id) > length(b.prefix)
+                                         AND strpos(substr(ace.object_id, length(b.prefix) + 1), '/') = 0
+                                       ELSE ace.object_id ~ b.re END)`;
+    }
+    const rows = await this.run<{ object_id: string; permission: string }>(
+      `SELECT DISTINCT object_id, permission FROM access_control_entries ace
+       WHERE principal = ANY($1::text[]) ${condition}`,
+      params,
+    );
+    const result = new Map<string, Set<string>>();
+    for (const row of rows) {
+      if (!result.has(row.object_id)) result.set(row.object_id, new Set());
+      result.get(row.object_id)!.add(row.permission);
+    }
+    return result;
+  }
+
+  async getAuthorizedPrincipals(bound: readonly BoundPermission[]): Promise<Set<string>> {
+    if (!bound.length) return new Set();
+    const rows = await this.run<{ principal: string }>(
+      `SELECT DISTINCT principal FROM access_control_entries ace
+       JOIN unnest($1::text[], $2::text[]) AS b(object_id, permission)
+         ON ace.object_id = b.object_id AND ace.permission = b.permission`,
+      [bound.map(([id]) => id), bound.map(([, perm]) => perm)],
+    );
+    return new Set(rows.map((r) => r.principal));
+  }
+}
+
+/**
+ * One request's (or one batch's) view. Each request asks for the caller's principals, for
+ * who holds the permissions bound to its object, and (for the response) for that object's
+ * ACL; the subrequests of a batch ask again. The principals and the ACLs of the objects met
+ * are remembered for the unit of work, and forgotten when this unit writes them.
+ */
+class SqlPermissionTransaction extends SqlPermissionView implements TransactionControl {
+  private readonly finish: (commit: boolean) => Promise<void>;
+  private readonly principals = new Map<string, string[]>();
+  /** Full ACL (every permission) of objects read by an authorization check. */
+  private readonly acls = new Map<string, Acl>();
+
+  constructor(client: SqlClient, finish: (commit: boolean) => Promise<void>) {
+    super(client);
+    this.finish = finish;
+  }
+
+  override async getUserPrincipals(userId: string): Promise<string[]> {
+    let found = this.principals.get(userId);
+    if (!found) {
+      found = await super.getUserPrincipals(userId);
+      this.principals.set(userId, found);
+    }
+    return [...found];
+  }
+
+  /** One query reads the whole ACL of the bound objects: the response's `permissions` need it next. */
+  override async getAuthorizedPrincipals(bound: readonly BoundPermission[]): Promise<Set<string>> {
+    const missing = [...new Set(bound.map(([object]) => object))].filter((object) => !this.acls.has(object));
+    if (missing.length) {
+      const acls = await super.getObjectsPermissions(missing);
+      missing.forEach((object, i) => this.acls.set(object, acls[i]));
+    }
+    const authorized = new Set<string>();
+    for (const [object, perm] of bound) for (const principal of this.acls.get(object)?.[perm] ?? []) authorized.add(principal);
+    return authorized;
+  }
+
+  override async getObjectsPermissions(objectIds: readonly string[], permissions?: readonly string[]): Promise<Acl[]> {
+    if (!objectIds.every((object) => this.acls.has(object))) return super.getObjectsPermissions(objectIds, permissions);
+    return objectIds.map((object) => {
+      const acl = this.acls.get(object)!;
+      const kept = Object.entries(acl).filter(([perm]) => !permissions || permissions.includes(perm));
+      return Object.fromEntries(kept.map(([perm, principals]) => [perm, [...principals]]));
+    });
+  }
+
+  private changedAces(objectId: string | null): void {
+    if (objectId === null) this.acls.clear();
+    else this.acls.delete(objectId);
+  }
+
+  override async addUserPrincipal(userId: string, principal: string): Promise<void> {
+    this.principals.clear();
+    await super.addUserPrincipal(userId, principal);
+  }
+
+  override async removeUserPrincipal(userId: string, principal: string): Promise<void> {
+    this.principals.clear();
+    await super.removeUserPrincipal(userId, principal);
+  }
+
+  override async removePrincipal(principal: string): Promise<void> {
+    this.principals.clear();
+    this.changedAces(null);
+    await super.removePrincipal(principal);
+  }
+
+  override async addPrincipalToAce(objectId: string, permission: string, principal: string): Promise<void> {
+    this.changedAces(objectId);
+    await super.addPrincipalToAce(objectId, permission, principal);
+  }
+
+  override async removePrincipalFromAce(objectId: string, permission: string, principal: string): Promise<void> {
+    this.changedAces(objectId);
+    await super.removePrincipalFromAce(objectId, permission, principal);
+  }
+
+  override async replaceObjectPermissions(objectId: string, acl: Acl): Promise<void> {
+    this.changedAces(objectId);
+    await super.replaceObjectPermissions(objectId, acl);
+  }
+
+  override async deleteObjectPermissions(...patterns: string[]): Promise<void> {
+    this.changedAces(null);
+    await super.deleteObjectPermissions(...patterns);
+  }
+
+  async commit(): Promise<void> {
+    await this.finish(true).catch((error) => Promise.reject(translateSqlError(error)));
+  }
+
+  async rollback(): Promise<void> {
+    await this.finish(false);
+  }
+}
+
+export class SqlPermission extends SqlPermissionView implements PermissionBackend {
+  readonly name: string;
+  private readonly driver: SqlDriver;
+
+  constructor(driver: SqlDriver) {
+    super(driver);
+    this.driver = driver;
+    this.name = driver.name;
+  }
+
+  async begin(options: { readonly?: boolean } = {}): Promise<Permission & TransactionControl> {
+    // Reads go straight to the pool, as the storage's (see SqlStorageReads).
+    if (options.readonly) return new SqlPermissionTransaction(this.driver, async () => {});
+    const transaction = await beginTransaction(this.driver, false).catch((error) => Promise.reject(translateSqlError(error)));
+    return new SqlPermissionTransaction(transaction.client, transaction.finish);
+  }
+
+  beginAlongside(storageTransaction: unknown): (Permission & TransactionControl) | undefined {
+    const sql = (storageTransaction as { sql?: { driver: SqlDriver; client: SqlClient } }).sql;
+    if (sql?.driver !== this.driver) return undefined;
+    // The storage transaction commits or rolls back for both.
+    return new SqlPermissionTransaction(sql.client, async () => {});
+  }
+
+  async heartbeat(): Promise<boolean> {
+    try {
+      await this.driver.query('SELECT 1 FROM access_control_entries LIMIT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.driver.exec('DELETE FROM access_control_entries; DELETE FROM user_principals;');
+  }
+
+  async close(): Promise<void> {
+    await this.driver.close();
+  }
+}

@@ -1,0 +1,129 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Identity } from '../auth/authorization.ts';
+import type { KintoCore } from '../context.ts';
+import { invalidParameters, methodNotAllowed } from '../errors.ts';
+import { denied, identify } from '../http/identity.ts';
+import { checkNegotiation, resourceContentTypes } from '../http/negotiation.ts';
+import { absoluteUrl, apiPath } from '../http/urls.ts';
+import { inUnitOfWork, type UnitOfWork } from '../unit-of-work.ts';
+import { authorizeResource } from './authorize.ts';
+import type { BodyKind, ResourceCall, ResourceResult } from './call.ts';
+import type { PathParams, RequestInfo, ResourceDefinition } from './definition.ts';
+import { objectDelete, objectGet, objectPatch, objectPut, pluralPost, responseBehavior } from './object.ts';
+import { parsePreconditions } from './preconditions.ts';
+import { pluralDelete, pluralGet } from './plural.ts';
+
+type Handler = (call: ResourceCall) => Promise<ResourceResult>;
+
+const PLURAL: Record<string, Handler> = { GET: pluralGet, HEAD: pluralGet, POST: pluralPost, DELETE: pluralDelete };
+const OBJECT: Record<string, Handler> = { GET: objectGet, HEAD: objectGet, PUT: objectPut, PATCH: objectPatch, DELETE: objectDelete };
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+function bodyKind(request: FastifyRequest): BodyKind {
+  const type = String(request.headers['content-type'] ?? '').toLowerCase();
+  if (type.startsWith('application/json-patch+json')) return 'json-patch';
+  if (type.startsWith('application/merge-patch+json')) return 'merge-patch';
+  return 'json';
+}
+
+/** `kinto.{plural|object}_{resource}_{method}_enabled = false` removes a method (405). */
+function methodEnabled(core: KintoCore, endpoint: 'plural' | 'object', resource: string, method: string): boolean {
+  if (core.settings.bool('readonly', false) && WRITE_METHODS.has(method)) return false;
+  const verb = method === 'HEAD' ? 'get' : method.toLowerCase();
+  return core.settings.bool(`${endpoint}_${resource}_${verb}_enabled`, true);
+}
+
+/** The plural handlers a definition keeps (`pluralMethods`); HEAD follows GET. */
+function pluralHandlers(definition: ResourceDefinition): Record<string, Handler> {
+  const allowed = definition.pluralMethods;
+  if (!allowed) return PLURAL;
+  const kept = Object.entries(PLURAL).filter(([method]) => allowed.includes(method === 'HEAD' ? 'GET' : method));
+  return Object.fromEntries(kept);
+}
+
+export function registerResource(app: FastifyInstance, core: KintoCore, definition: ResourceDefinition): void {
+  for (const [endpoint, path, handlers] of [
+    ['plural', definition.pluralPath, pluralHandlers(definition)],
+    ['object', definition.objectPath, OBJECT],
+  ] as const) {
+    if (path === undefined) continue;
+    app.route({
+      method: [...ALL_METHODS],
+      url: `/v1${path}`,
+      exposeHeadRoute: false,
+      // `apiMethods`: what the endpoint serves (the others answer 405), for /__api__.
+      config: { corsEndpoint: endpoint, apiMethods: Object.keys(handlers) },
+      onRequest: async (request) => {
+        if (handlers[request.method]) checkNegotiation(request, resourceContentTypes(request.method));
+      },
+      handler: async (request, reply) => {
+        // An empty segment (`/buckets/`) matches no Kinto route: 404, or the trailing-slash redirect.
+        if (Object.values(request.params as PathParams).includes('')) return reply.callNotFound();
+        // No id can hold U+0000 (and SQL text cannot): refuse it before any lookup.
+        if (Object.values(request.params as PathParams).some((v) => v.includes('\u0000'))) {
+          throw invalidParameters('path', null, 'Invalid character 0x00');
+        }
+        const handler = handlers[request.method];
+        if (!handler || !methodEnabled(core, endpoint, definition.name, request.method)) throw methodNotAllowed();
+        const readonly = !WRITE_METHODS.has(request.method);
+        const result = await inUnitOfWork(core, { readonly }, (uow) =>
+          serve(core, definition, request, uow, handler),
+        );
+        return send(reply, result, request.method === 'HEAD');
+      },
+    });
+  }
+}
+
+async function serve(
+  core: KintoCore,
+  definition: ResourceDefinition,
+  request: FastifyRequest,
+  uow: UnitOfWork,
+  handler: Handler,
+): Promise<ResourceResult> {
+  const identity: Identity = await identify(core, request, uow.permission);
+  const info: RequestInfo = {
+    method: request.method,
+    body: request.body,
+    headers: request.headers,
+    userId: identity.userId,
+    principals: identity.principals,
+    uow,
+    settings: core.settings,
+  };
+  const raw = request.params as PathParams;
+  const params = definition.resolveParams ? await definition.resolveParams(raw, info) : raw;
+  const access = definition.authorize
+    ? await definition.authorize(params, info)
+    : await authorizeResource(core, definition, params, info);
+  if (!access.allowed) throw denied(core, identity);
+  const base = { uow, settings: core.settings, params, userId: identity.userId, principals: identity.principals };
+  const parentId = definition.parentId(params);
+  const parents = definition.loadParents ? await definition.loadParents({ ...base, parentId }) : {};
+  // Cornice validates headers before the view: a bad one is a 400 even on a missing object.
+  parsePreconditions(request.headers);
+  if (request.method === 'PATCH') responseBehavior(request.headers);
+  const call: ResourceCall = {
+    ...base,
+    method: request.method,
+    definition,
+    query: request.query as ResourceCall['query'],
+    headers: request.headers,
+    body: request.body,
+    bodyKind: bodyKind(request),
+    cache: core.cache,
+    requestUri: apiPath(request),
+    absoluteUrl: (pathWithQuery) => absoluteUrl(core.settings, request, pathWithQuery),
+    sharedIds: access.sharedIds,
+    parents,
+  };
+  return handler(call);
+}
+
+function send(reply: FastifyReply, result: ResourceResult, head: boolean): FastifyReply {
+  reply.code(result.status).headers(result.headers);
+  if (result.status === 304 || head) return reply.send();
+  return reply.send(result.body);
+}

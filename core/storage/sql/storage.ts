@@ -1,0 +1,392 @@
+import type { FilterNode, JsonObject } from '../../filters/ast.ts';
+import { beginTransaction, type SqlClient, type SqlDriver } from '../../sql/driver.ts';
+import { translateSqlError } from '../../sql/errors.ts';
+import { Params, orderSql, whereSql } from '../../sql/filters.ts';
+import { nextTimestamp } from '../timestamps.ts';
+import {
+  ObjectNotFoundError,
+  ReadonlyError,
+  TIMESTAMP_NOT_WRITABLE,
+  UnicityError,
+  type DeleteAllOptions,
+  type ListOptions,
+  type ParentTimestamp,
+  type Storage,
+  type StorageBackend,
+  type StoredObject,
+  type TransactionControl,
+} from '../types.ts';
+
+interface Row {
+  id: string;
+  last_modified: number;
+  deleted: boolean;
+  data: JsonObject;
+}
+
+const NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+
+function toObject(row: Row): StoredObject {
+  if (row.deleted) return { id: row.id, last_modified: row.last_modified, deleted: true };
+  return { ...row.data, id: row.id, last_modified: row.last_modified };
+}
+
+function dataOf(object: JsonObject): JsonObject {
+  const { id: _id, last_modified: _lm, deleted: _deleted, ...data } = object;
+  return data;
+}
+
+/** `/buckets/b*` → LIKE prefix; exact ids otherwise. Returns the SQL and its parameter. */
+function parentCondition(parentId: string, params: Params): string {
+  if (!parentId.endsWith('*')) return `parent_id = ${params.add(parentId)}`;
+  const prefix = parentId.slice(0, -1).replace(/[\\%_]/g, '\\$&');
+  return `parent_id LIKE ${params.add(`${prefix}%`)}`;
+}
+
+/** Storage operations over one SQL client (a transaction's connection, or the pool). */
+class SqlStorageView implements Storage {
+  protected readonly client: SqlClient;
+  /** Parents whose timestamp row this transaction holds; null outside a transaction. */
+  private readonly locked: Set<string> | null;
+
+  constructor(client: SqlClient, transactional: boolean) {
+    this.client = client;
+    this.locked = transactional ? new Set() : null;
+  }
+
+  protected async run<R>(text: string, params: readonly unknown[]): Promise<{ rows: R[]; rowCount: number }> {
+    try {
+      return await this.client.query<R>(text, params);
+    } catch (error) {
+      throw translateSqlError(error);
+    }
+  }
+
+  async resourceTimestamp(resource: string, parentId: string, options: { create?: boolean } = {}): Promise<number> {
+    const found = await this.run<{ last_modified: number }>(
+      'SELECT last_modified FROM timestamps WHERE parent_id = $1 AND resource_name = $2',
+      [parentId, resource],
+    );
+    if (found.rows.length) return found.rows[0].last_modified;
+    if (options.create === false) throw new ReadonlyError(TIMESTAMP_NOT_WRITABLE);
+    const inserted = await this.run<{ last_modified: number }>(
+      `INSERT INTO timestamps (parent_id, resource_name, last_modified) VALUES ($1, $2, ${NOW_MS})
+       ON CONFLICT (parent_id, resource_name) DO UPDATE SET last_modified = timestamps.last_modified
+       RETURNING last_modified`,
+      [parentId, resource],
+    );
+    return inserted.rows[0].last_modified;
+  }
+
+  async resourceTimestamps(resource: string, parentPattern: string): Promise<ParentTimestamp[]> {
+    const params = new Params();
+    const where = `resource_name = ${params.add(resource)} AND ${parentCondition(parentPattern, params)}`;
+    const result = await this.run<{ parent_id: string; last_modified: number }>(
+      `SELECT parent_id, last_modified FROM timestamps WHERE ${where}`,
+      params.values,
+    );
+    return result.rows.map((row) => ({ parentId: row.parent_id, timestamp: Number(row.last_modified) }));
+  }
+
+  /**
+   * Takes the parent's timestamp row lock (held until commit): writers of one parent are
+   * serialised, so timestamps are strictly increasing across processes and nodes.
+   */
+  private async lockParent(resource: string, parentId: string): Promise<{ current: number; now: number }> {
+    const result = await this.run<{ last_modified: number; now: number }>(
+      `INSERT INTO timestamps (parent_id, resource_name, last_modified) VALUES ($1, $2, 0)
+       ON CONFLICT (parent_id, resource_name) DO UPDATE SET last_modified = timestamps.last_modified
+       RETURNING last_modified, ${NOW_MS} AS now`,
+      [parentId, resource],
+    );
+    this.locked?.add(`${resource}\u0000${parentId}`);
+    return { current: result.rows[0].last_modified, now: result.rows[0].now };
+  }
+
+  private async bump(resource: string, parentId: string, requested: number | undefined): Promise<number> {
+    if (requested === undefined) {
+      // The common case in one statement (it runs under the parent's lock): max(now, current + 1).
+      const bumped = await this.run<{ last_modified: number }>(
+        `INSERT INTO timestamps (parent_id, resource_name, last_modified) VALUES ($1, $2, ${NOW_MS})
+         ON CONFLICT (parent_id, resource_name) DO UPDATE SET last_modified = GREATEST(${NOW_MS}, timestamps.last_modified + 1)
+         RETURNING last_modified`,
+        [parentId, resource],
+      );
+      this.locked?.add(`${resource}\u0000${parentId}`);
+      return bumped.rows[0].last_modified;
+    }
+    const { current, now } = await this.lockParent(resource, parentId);
+    const { objectTimestamp, resourceTimestamp } = nextTimestamp(current, now, requested);
+    if (resourceTimestamp !== current) {
+      await this.run('UPDATE timestamps SET last_modified = $3 WHERE parent_id = $1 AND resource_name = $2', [
+        parentId,
+        resource,
+        resourceTimestamp,
+      ]);
+    }
+    return objectTimestamp;
+  }
+
+  async create(resource: string, parentId: string, object: JsonObject & { id: string }): Promise<StoredObject> {
+    const requested = typeof object.last_modified === 'number' ? object.last_modified : undefined;
+    const timestamp = await this.bump(resource, parentId, requested);
+    const inserted = await this.run<Row>(
+      `INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data)
+       VALUES ($1, $2, $3, $4, FALSE, $5::jsonb)
+       ON CONFLICT (parent_id, resource_name, id) DO UPDATE
+         SET last_modified = EXCLUDED.last_modified, deleted = FALSE, data = EXCLUDED.data
+         WHERE objects.deleted
+       RETURNING id, last_modified, deleted, data`,
+      [parentId, resource, object.id, timestamp, JSON.stringify(dataOf(object))],
+    );
+    if (inserted.rows.length) return toObject(inserted.rows[0]);
+    const existing = await this.get(resource, parentId, object.id);
+    throw new UnicityError(existing ?? { id: object.id, last_modified: timestamp });
+  }
+
+  async get(resource: string, parentId: string, id: string, options: { forUpdate?: boolean } = {}): Promise<StoredObject | null> {
+    const lockable = options.forUpdate && this.locked && !this.locked.has(`${resource}\u0000${parentId}`);
+    if (lockable) await this.lockParent(resource, parentId);
+    const result = await this.run<Row>(
+      `SELECT id, last_modified, deleted, data FROM objects
+       WHERE parent_id = $1 AND resource_name = $2 AND id = $3 AND NOT deleted`,
+      [parentId, resource, id],
+    );
+    return result.rows.length ? toObject(result.rows[0]) : null;
+  }
+
+  async update(resource: string, parentId: string, id: string, object: JsonObject): Promise<StoredObject> {
+    const previous = await this.get(resource, parentId, id, { forUpdate: true });
+    const requested = typeof object.last_modified === 'number' ? object.last_modified : undefined;
+    const honoured = requested !== undefined && (!previous || requested > previous.last_modified) ? requested : undefined;
+    const timestamp = await this.bump(resource, parentId, honoured);
+    const result = await this.run<Row>(
+      `INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data)
+       VALUES ($1, $2, $3, $4, FALSE, $5::jsonb)
+       ON CONFLICT (parent_id, resource_name, id) DO UPDATE
+         SET last_modified = EXCLUDED.last_modified, deleted = FALSE, data = EXCLUDED.data
+       RETURNING id, last_modified, deleted, data`,
+      [parentId, resource, id, timestamp, JSON.stringify(dataOf(object))],
+    );
+    return toObject(result.rows[0]);
+  }
+
+  async delete(
+    resource: string,
+    parentId: string,
+    id: string,
+    options: { lastModified?: number; withTombstone?: boolean } = {},
+  ): Promise<StoredObject> {
+    const existing = await this.get(resource, parentId, id, { forUpdate: true });
+    if (!existing) throw new ObjectNotFoundError(id);
+    const honoured = options.lastModified !== undefined && options.lastModified > existing.last_modified ? options.lastModified : undefined;
+    const timestamp = await this.bump(resource, parentId, honoured);
+    await this.tombstone(resource, parentId, [id], timestamp, options.withTombstone ?? true);
+    return { id, last_modified: timestamp, deleted: true };
+  }
+
+  private async tombstone(resource: string, parentId: string, ids: string[], timestamp: number, keep: boolean) {
+    if (!keep) {
+      await this.run('DELETE FROM objects WHERE parent_id = $1 AND resource_name = $2 AND id = ANY($3::text[])', [parentId, resource, ids]);
+      return;
+    }
+    await this.run(
+      `UPDATE objects SET deleted = TRUE, data = '{}'::jsonb, last_modified = $4
+       WHERE parent_id = $1 AND resource_name = $2 AND id = ANY($3::text[])`,
+      [parentId, resource, ids, timestamp],
+    );
+  }
+
+  async deleteAll(resource: string | null, parentId: string, options: DeleteAllOptions = {}): Promise<StoredObject[]> {
+    const keep = options.withTombstones ?? true;
+    if (!keep && !options.filters?.length && options.limit === undefined && options.before === undefined) {
+      return this.purgeAll(resource, parentId);
+    }
+    const rows = await this.select(resource, parentId, { ...options, includeDeleted: false }, options.before);
+    if (!keep) return this.purgeRows(rows);
+    const deleted: StoredObject[] = [];
+    for (const row of rows) {
+      const timestamp = await this.bump(row.resource_name, row.parent_id, undefined);
+      await this.tombstone(row.resource_name, row.parent_id, [row.id], timestamp, true);
+      deleted.push({ id: row.id, last_modified: timestamp, deleted: true });
+    }
+    return deleted;
+  }
+
+  /** Purges selected rows with one statement per (resource, parent), not one per row (history trimming). */
+  private async purgeRows(rows: readonly (Row & { parent_id: string; resource_name: string })[]): Promise<StoredObject[]> {
+    const groups = new Map<string, { resource: string; parentId: string; ids: string[] }>();
+    for (const row of rows) {
+      const key = `${row.resource_name}\u0000${row.parent_id}`;
+      const group = groups.get(key) ?? { resource: row.resource_name, parentId: row.parent_id, ids: [] };
+      group.ids.push(row.id);
+      groups.set(key, group);
+    }
+    for (const { resource, parentId, ids } of groups.values()) await this.tombstone(resource, parentId, ids, 0, false);
+    return rows.map((row) => ({ id: row.id, last_modified: row.last_modified, deleted: true }));
+  }
+
+  /** Cascading purge of a whole subtree in one statement. */
+  private async purgeAll(resource: string | null, parentId: string): Promise<StoredObject[]> {
+    const params = new Params();
+    const conditions = [parentCondition(parentId, params), 'NOT deleted'];
+    if (resource !== null) conditions.push(`resource_name = ${params.add(resource)}`);
+    const result = await this.run<{ id: string; last_modified: number }>(
+      `DELETE FROM objects WHERE ${conditions.join(' AND ')} RETURNING id, last_modified`,
+      params.values,
+    );
+    // The purged lists start afresh: their next read gets a new timestamp (as a re-created collection must).
+    await this.run(`DELETE FROM timestamps WHERE ${conditions.filter((c) => c !== 'NOT deleted').join(' AND ')}`, params.values);
+    return result.rows.map((r) => ({ id: r.id, last_modified: r.last_modified, deleted: true }));
+  }
+
+  async purgeDeleted(
+    resource: string | null,
+    parentId: string,
+    options: { before?: number; maxRetained?: number } = {},
+  ): Promise<number> {
+    const params = new Params();
+    const conditions = [parentCondition(parentId, params), 'deleted'];
+    if (resource !== null) conditions.push(`resource_name = ${params.add(resource)}`);
+    if (options.before !== undefined) conditions.push(`last_modified < ${params.add(options.before)}`);
+    let where = conditions.join(' AND ');
+    if (options.maxRetained !== undefined) {
+      const rank = `(SELECT parent_id, resource_name, id, row_number() OVER (PARTITION BY parent_id, resource_name ORDER BY last_modified DESC) AS rank
+                     FROM objects WHERE ${where})`;
+      where = `(parent_id, resource_name, id) IN (SELECT parent_id, resource_name, id FROM ${rank} ranked WHERE rank > ${params.add(options.maxRetained)})`;
+    }
+    const result = await this.run(`DELETE FROM objects WHERE ${where}`, params.values);
+    if (resource === null && options.before === undefined && options.maxRetained === undefined) {
+      // A purged parent starts afresh, as in Kinto: its list timestamps go with its objects.
+      const scope = new Params();
+      await this.run(`DELETE FROM timestamps WHERE ${parentCondition(parentId, scope)}`, scope.values);
+    }
+    return result.rowCount;
+  }
+
+  async list(resource: string, parentId: string, options: ListOptions = {}): Promise<StoredObject[]> {
+    return (await this.select(resource, parentId, options)).map(toObject);
+  }
+
+  async count(
+    resource: string,
+    parentId: string,
+    filters: readonly FilterNode[] = [],
+    options: { includeDeleted?: boolean } = {},
+  ): Promise<number> {
+    const params = new Params();
+    const where = [parentCondition(parentId, params), `resource_name = ${params.add(resource)}`, whereSql(filters, params)];
+    if (!options.includeDeleted) where.push('NOT deleted');
+    const result = await this.run<{ count: number | string }>(`SELECT count(*) AS count FROM objects WHERE ${where.join(' AND ')}`, params.values);
+    return Number(result.rows[0].count);
+  }
+
+  private async select(
+    resource: string | null,
+    parentId: string,
+    options: ListOptions,
+    before?: number,
+  ): Promise<(Row & { parent_id: string; resource_name: string })[]> {
+    const params = new Params();
+    const where = [parentCondition(parentId, params)];
+    if (resource !== null) where.push(`resource_name = ${params.add(resource)}`);
+    if (!options.includeDeleted) where.push('NOT deleted');
+    if (before !== undefined) where.push(`last_modified < ${params.add(before)}`);
+    where.push(whereSql(options.filters ?? [], params));
+    const order = orderSql(options.sort ?? [{ field: ['last_modified'], direction: -1 }], params);
+    const limit = options.limit === undefined ? '' : ` LIMIT ${params.add(options.limit)}`;
+    const columns = 'parent_id, resource_name, id, last_modified, deleted, data';
+    const conditions = where.join(' AND ');
+    // Objects and tombstones have their own partial indexes: a listing of both (`_since`)
+    // reads each in index order and merges them, instead of scanning the whole parent.
+    const text = options.includeDeleted
+      ? `SELECT * FROM ((SELECT ${columns} FROM objects WHERE ${conditions} AND NOT deleted ORDER BY ${order}${limit})
+         UNION ALL (SELECT ${columns} FROM objects WHERE ${conditions} AND deleted ORDER BY ${order}${limit})) AS objects
+         ORDER BY ${order}${limit}`
+      : `SELECT ${columns} FROM objects WHERE ${conditions} ORDER BY ${order}${limit}`;
+    const result = await this.run<Row & { parent_id: string; resource_name: string }>(text, params.values);
+    return result.rows;
+  }
+}
+
+class SqlStorageTransaction extends SqlStorageView implements TransactionControl {
+  private readonly finish: (commit: boolean) => Promise<void>;
+  /** Lets a permission backend on the same database join this transaction. */
+  readonly sql: { driver: SqlDriver; client: SqlClient };
+
+  constructor(driver: SqlDriver, client: SqlClient, finish: (commit: boolean) => Promise<void>) {
+    super(client, true);
+    this.finish = finish;
+    this.sql = { driver, client };
+  }
+
+  async commit(): Promise<void> {
+    try {
+      await this.finish(true);
+    } catch (error) {
+      throw translateSqlError(error);
+    }
+  }
+
+  async rollback(): Promise<void> {
+    await this.finish(false);
+  }
+}
+
+/**
+ * A read-only unit of work needs no transaction: at READ COMMITTED each statement takes its
+ * own snapshot anyway. Without BEGIN/COMMIT a read saves two round trips and holds no pool
+ * connection between its queries (bench/README.md). The permission backend joins it on the pool.
+ */
+class SqlStorageReads extends SqlStorageView implements TransactionControl {
+  readonly sql: { driver: SqlDriver; client: SqlClient };
+
+  constructor(driver: SqlDriver) {
+    super(driver, false);
+    this.sql = { driver, client: driver };
+  }
+
+  async commit(): Promise<void> {}
+
+  async rollback(): Promise<void> {}
+}
+
+/** PostgreSQL storage (server or PGlite): objects and tombstones in one table, JSONB data. */
+export class SqlStorage extends SqlStorageView implements StorageBackend {
+  readonly name: string;
+  private readonly driver: SqlDriver;
+
+  constructor(driver: SqlDriver) {
+    super(driver, false);
+    this.driver = driver;
+    this.name = driver.name;
+  }
+
+  async begin(options: { readonly?: boolean } = {}): Promise<Storage & TransactionControl> {
+    if (options.readonly) return new SqlStorageReads(this.driver);
+    let transaction;
+    try {
+      transaction = await beginTransaction(this.driver, false);
+    } catch (error) {
+      throw translateSqlError(error);
+    }
+    return new SqlStorageTransaction(this.driver, transaction.client, transaction.finish);
+  }
+
+  async heartbeat(): Promise<boolean> {
+    try {
+      await this.driver.query('SELECT 1 FROM timestamps LIMIT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.driver.exec('DELETE FROM objects; DELETE FROM timestamps;');
+  }
+
+  async close(): Promise<void> {
+    await this.driver.close();
+  }
+}

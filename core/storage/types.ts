@@ -1,0 +1,113 @@
+import type { FilterNode, JsonObject, SortField } from '../filters/ast.ts';
+
+/** An object as stored: the client's fields plus `id` and `last_modified`; tombstones carry `deleted`. */
+export interface StoredObject extends JsonObject {
+  id: string;
+  last_modified: number;
+}
+
+export interface ParentTimestamp {
+  parentId: string;
+  timestamp: number;
+}
+
+export interface ListOptions {
+  readonly filters?: readonly FilterNode[];
+  readonly sort?: readonly SortField[];
+  readonly limit?: number;
+  /** Include tombstones (`deleted: true`) in the result. */
+  readonly includeDeleted?: boolean;
+}
+
+export interface DeleteAllOptions extends ListOptions {
+  /** Keep a tombstone for each deleted object (sync clients need them); false purges. */
+  readonly withTombstones?: boolean;
+  /** Only objects with a modification time strictly older than this (used by purges). */
+  readonly before?: number;
+}
+
+/**
+ * Parent ids are URIs (`/buckets/b/collections/c`); a trailing `*` makes a prefix pattern
+ * (`/buckets/b*` matches the bucket's whole subtree) for cascading deletes and listings.
+ * `resource` may be `null` in deletes to match every resource type.
+ */
+export interface Storage {
+  /**
+   * The list timestamp of (resource, parent): max of objects and tombstones, initialised on
+   * first read. With `create: false` (readonly mode) an uninitialised one is a ReadonlyError.
+   */
+  resourceTimestamp(resource: string, parentId: string, options?: { create?: boolean }): Promise<number>;
+  /**
+   * Every known list timestamp of `resource` under parents matching `parentPattern`, in
+   * one read and without initialising any (Kinto's `all_resources_timestamps`): the
+   * changes feed lists every watched collection with it.
+   */
+  resourceTimestamps(resource: string, parentPattern: string): Promise<ParentTimestamp[]>;
+  /** Insert a new object. Throws `UnicityError` when a live object with that id exists. */
+  create(resource: string, parentId: string, object: JsonObject & { id: string }): Promise<StoredObject>;
+  /**
+   * Reads one live object. `forUpdate` (in a transaction) serialises this request with the
+   * other writers of the same parent until commit, so that a precondition checked on the
+   * result cannot be invalidated before the write (no lost updates).
+   */
+  get(resource: string, parentId: string, id: string, options?: { forUpdate?: boolean }): Promise<StoredObject | null>;
+  /** Create or replace. A client `last_modified` greater than the current one is honoured. */
+  update(resource: string, parentId: string, id: string, object: JsonObject): Promise<StoredObject>;
+  /** Replace by a tombstone (or purge). Throws `ObjectNotFoundError` when absent. */
+  delete(resource: string, parentId: string, id: string, options?: { lastModified?: number; withTombstone?: boolean }): Promise<StoredObject>;
+  deleteAll(resource: string | null, parentId: string, options?: DeleteAllOptions): Promise<StoredObject[]>;
+  /**
+   * Remove tombstones; returns how many were removed. Purging every resource of a parent
+   * (`resource` null, no `before`/`maxRetained`) also forgets its list timestamps, as Kinto.
+   */
+  purgeDeleted(resource: string | null, parentId: string, options?: { before?: number; maxRetained?: number }): Promise<number>;
+  list(resource: string, parentId: string, options?: ListOptions): Promise<StoredObject[]>;
+  /** Live objects matching the filters; tombstones too with `includeDeleted` (e.g. `__counters__`). */
+  count(resource: string, parentId: string, filters?: readonly FilterNode[], options?: { includeDeleted?: boolean }): Promise<number>;
+}
+
+export interface Transactional<T> {
+  /** Start a unit of work; the returned view sees its own writes. */
+  begin(options?: { readonly?: boolean }): Promise<T & TransactionControl>;
+}
+
+export interface TransactionControl {
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+export interface BackendLifecycle {
+  readonly name: string;
+  heartbeat(): Promise<boolean>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StorageBackend extends Storage, Transactional<Storage>, BackendLifecycle {}
+
+export class UnicityError extends Error {
+  readonly existing: StoredObject;
+  constructor(existing: StoredObject) {
+    super(`Object ${existing.id} already exists`);
+    this.existing = existing;
+  }
+}
+
+export class ObjectNotFoundError extends Error {
+  constructor(id: string) {
+    super(`Object ${id} not found`);
+  }
+}
+
+/** Raised by a backend that cannot be reached: rendered as 503 with Retry-After. */
+export class BackendError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Raised when a write is attempted on a read-only backend (e.g. timestamp init in readonly mode). */
+export class ReadonlyError extends BackendError {}
+
+export const TIMESTAMP_NOT_WRITABLE =
+  'Resource timestamp cannot be written. Plural endpoint must be hit at least once from a writable instance.';

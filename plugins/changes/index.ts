@@ -1,0 +1,86 @@
+import type { FastifyInstance } from 'fastify';
+import type { KintoCore } from '../../core/context.ts';
+import type { ResourceEvent } from '../../core/events.ts';
+import { definePlugin, type PluginCommand } from '../../core/plugin.ts';
+import { registerBroadcasts } from './broadcasts.ts';
+import { registerChangesets } from './changeset.ts';
+import { registerMonitorRecords } from './monitor-records.ts';
+import { exportStatic } from './static-export.ts';
+
+/** Cores this plugin was registered on: `kinto_remote_settings` may include it a second time. */
+const registered = new WeakSet<KintoCore>();
+
+/** `kinto export-changesets [folder]`: the static read path (see static-export.ts). */
+export const EXPORT_COMMAND: PluginCommand = {
+  name: 'export-changesets',
+  description: 'Write the watched changesets, the monitor changeset and __broadcasts__ as static files (folder or changes.static_export_path)',
+  async run(argv, context) {
+    const folder = argv[0] ?? context.config.settings.str('changes.static_export_path', '');
+    if (!folder) {
+      process.stderr.write('Usage: kinto export-changesets <folder> (or set changes.static_export_path)\n');
+      return 2;
+    }
+    const backends = await context.openBackends();
+    const summary = await exportStatic(backends.storage, context.config.settings, folder);
+    process.stdout.write(`${summary.collections} changesets and the monitor written to ${folder}\n`);
+    return 0;
+  },
+};
+
+/** Collections whose signature changed, or that were deleted, in committed events. */
+function resigned(events: ResourceEvent[]): Set<string> {
+  const changed = new Set<string>();
+  for (const event of events) {
+    for (const { new: current, old } of event.impacted) {
+      const moved = event.payload.action === 'delete' || JSON.stringify(current?.signatures) !== JSON.stringify(old?.signatures);
+      if (moved) changed.add(`${event.payload.bucket_id}/${current?.id ?? old?.id}`);
+    }
+  }
+  return changed;
+}
+
+/** With `changes.static_export_path`, every new signature is exported once committed. */
+function exportAfterSignatures(app: FastifyInstance, core: KintoCore): void {
+  const folder = core.settings.str('changes.static_export_path', '');
+  if (!folder) return;
+  core.events.subscribe({
+    phase: 'commit',
+    resources: ['collection'],
+    async handle(events) {
+      const changed = resigned(events);
+      if (changed.size === 0) return;
+      try {
+        await exportStatic(core.storage, core.settings, folder, changed);
+      } catch (error) {
+        // The write is committed: a failed export is logged, not turned into an error response.
+        app.log.error({ err: error }, 'static export failed');
+      }
+    },
+  });
+}
+
+export function registerChanges(app: FastifyInstance, core: KintoCore): void {
+  if (registered.has(core)) return;
+  registered.add(core);
+  core.capabilities.add('changes', {
+    description: 'Track modifications of records in Kinto and store the collection timestamps into a specific bucket and collection.',
+    url: 'http://kinto.readthedocs.io/en/latest/tutorials/synchronisation.html#polling-for-remote-changes',
+    version: core.version,
+    collections: core.settings.list('changes.resources'),
+  });
+  registerMonitorRecords(app, core);
+  registerChangesets(app, core);
+  registerBroadcasts(app, core);
+  exportAfterSignatures(app, core);
+}
+
+/**
+ * Remote Settings' changes feed: the `monitor/changes` virtual collection, the
+ * `/changeset` endpoints Firefox polls through a CDN, and `/__broadcasts__` for Push.
+ */
+export default definePlugin({
+  name: 'changes',
+  aliases: ['kinto_changes', 'kinto_remote_settings.changes'],
+  cli: [EXPORT_COMMAND],
+  register: registerChanges,
+});
