@@ -112,7 +112,9 @@ export async function buildApp(loaded: LoadedConfig, options: BuildOptions = {})
   const core = createCore(config, backends);
   const app = Fastify({
     logger: options.logger ?? false,
-    routerOptions: { maxParamLength: 1024 },
+    // Any id a client can create must be reachable by its URL: Node caps the request line
+    // with the headers at 16 KiB, so no path segment can be longer than that.
+    routerOptions: { maxParamLength: 16 * 1024 },
     bodyLimit: 8 * 1024 * 1024,
     frameworkErrors: frameworkErrorHandler(config.settings),
     ...requestLoggingOptions(),

@@ -38,14 +38,32 @@ export interface EventListener {
   handle(events: ResourceEvent[], scope: TransactionScope): Promise<void>;
 }
 
+/** Kinto's ServerFlushed: every backend was emptied (`POST /__flush__`); plugins drop what they derived. */
+export interface ServerFlushedEvent {
+  readonly timestamp: number;
+  readonly user_id: string | null;
+}
+
+export type ServerFlushedListener = (event: ServerFlushedEvent) => Promise<void> | void;
+
 /** Subscriptions of one app; closed once the app is ready so no listener appears mid-flight. */
 export class EventBus {
   private readonly listeners: EventListener[] = [];
+  private readonly flushListeners: ServerFlushedListener[] = [];
   private closed = false;
 
   subscribe(listener: EventListener): void {
     if (this.closed) throw new Error('Event listeners must be registered before the server starts');
     this.listeners.push(listener);
+  }
+
+  onServerFlushed(listener: ServerFlushedListener): void {
+    if (this.closed) throw new Error('Event listeners must be registered before the server starts');
+    this.flushListeners.push(listener);
+  }
+
+  async serverFlushed(event: ServerFlushedEvent): Promise<void> {
+    for (const listener of this.flushListeners) await listener(event);
   }
 
   close(): void {

@@ -42,6 +42,15 @@ describe('malformed bodies', () => {
     expectInvalid(await send('PATCH', '/v1/buckets/beers', '', json), 'body');
   });
 
+  it('a body over the 8 MiB limit is a 413 errno 113, and nothing is written', async () => {
+    const payload = JSON.stringify({ data: { blob: 'x'.repeat(8 * 1024 * 1024) } });
+    const response = await send('PUT', `/v1${RECORDS}/big`, payload, json);
+    expectError(response, 413, 113, { error: 'Request Entity Too Large', message: 'Request body too large' });
+    expect((await send('GET', `/v1${RECORDS}/big`)).statusCode).toBe(404);
+    const batch = await send('POST', '/v1/batch', JSON.stringify({ requests: [{ path: `${RECORDS}/b`, body: JSON.parse(payload) }] }), json);
+    expectError(batch, 413, 113);
+  });
+
   it('bodies nested too deep are refused without a 5xx', async () => {
     for (const depth of [100, 1000, 100000]) {
       const payload = `{"data": ${'['.repeat(depth)}${']'.repeat(depth)}}`;
@@ -121,8 +130,14 @@ describe('invalid URLs, ids and headers', () => {
       const nested = await send('GET', `/v1/buckets/${id}/collections/c/records`);
       expect(nested.statusCode, id).toBeLessThan(500);
     }
-    // Kinto's ids have no length limit.
+    // Kinto's ids have no length limit: whatever id a client creates stays reachable by its URL.
     expect((await send('PUT', `/v1/buckets/beers/collections/${'x'.repeat(600)}`)).statusCode).toBe(201);
+    const longId = 'r'.repeat(5000);
+    const created = await send('POST', `/v1${RECORDS}`, JSON.stringify({ data: { id: longId } }), { 'content-type': 'application/json' });
+    expect(created.statusCode).toBe(201);
+    expect((await send('GET', `/v1${RECORDS}/${longId}`)).json().data.id).toBe(longId);
+    expect((await send('PATCH', `/v1${RECORDS}/${longId}`, '{"data": {"a": 1}}', { 'content-type': 'application/json' })).statusCode).toBe(200);
+    expect((await send('DELETE', `/v1${RECORDS}/${longId}`)).json().data.deleted).toBe(true);
     expectInvalid(await send('GET', '/v1/buckets/beers/collections/barley%27'), 'path');
     expectError(await send('GET', "/v1/buckets/beer'/collections/barley"), 403, 121);
   });
