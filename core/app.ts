@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { Authorizer } from './auth/authorization.ts';
 import { defaultInheritanceTree } from './auth/inheritance.ts';
 import { basicAuthPolicy, type AuthenticationPolicy, type PolicyFactory } from './auth/policies.ts';
-import { openBackends, type Backends } from './backends.ts';
+import { adaptToReadOnlyUser, openBackends, type Backends } from './backends.ts';
 import { Registry, type Capability, type Heartbeat, type KintoCore, type UserInfoProvider } from './context.ts';
 import { registerEventListeners } from './event-listeners.ts';
 import { EventBus } from './events.ts';
@@ -25,7 +25,7 @@ import type { ResourceDefinition } from './resource/definition.ts';
 import { registerResource } from './resource/routes.ts';
 import { kintoResources } from './resources/index.ts';
 import { corePublicSettings } from './settings/catalog/index.ts';
-import type { LoadedConfig } from './settings/load.ts';
+import { addWarning, type LoadedConfig } from './settings/load.ts';
 import { SettingsError } from './settings/ini.ts';
 
 declare module 'fastify' {
@@ -107,8 +107,10 @@ function registerCoreCapabilities(core: KintoCore): void {
 export async function buildApp(loaded: LoadedConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   // Plugins are checked (and their settings resolved) before any backend is opened.
   const plan = await resolvePlugins(loaded);
-  const config: LoadedConfig = { ...loaded, settings: plan.settings };
-  const backends = options.backends ?? (await openBackends(config.settings, pluginMigrations(plan)));
+  const opened = options.backends ?? (await openBackends(plan.settings, pluginMigrations(plan)));
+  const adapted = await adaptToReadOnlyUser(plan.settings, opened, (warning) => addWarning(loaded, warning));
+  const config: LoadedConfig = { ...loaded, settings: adapted.settings };
+  const backends = adapted.backends;
   const core = createCore(config, backends);
   const app = Fastify({
     logger: options.logger ?? false,

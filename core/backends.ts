@@ -4,7 +4,7 @@ import { CACHE_MIGRATIONS, SqlCache } from './cache/sql.ts';
 import type { PermissionBackend } from './permission/types.ts';
 import { MemoryPermission } from './permission/memory.ts';
 import { PERMISSION_MIGRATIONS, SqlPermission } from './permission/sql.ts';
-import type { Settings } from './settings/load.ts';
+import { Settings } from './settings/load.ts';
 import { SettingsError } from './settings/ini.ts';
 import type { SqlDriver } from './sql/driver.ts';
 import { latestVersion, migrate, schemaVersion, type ComponentMigrations, type MigrationStep } from './sql/migrations.ts';
@@ -20,9 +20,11 @@ export interface Backends {
   storage: StorageBackend;
   permission: PermissionBackend;
   cache: Cache;
+  /** Backends whose database user may only read (Kinto's read-only instance): see `adaptToReadOnlyUser`. */
+  readOnlyUser?: readonly Kind[];
 }
 
-type Kind = keyof Backends;
+type Kind = 'storage' | 'permission' | 'cache';
 type Engine = 'memory' | 'postgresql' | 'pglite';
 
 export const DEFAULT_DATA_DIR = 'data';
@@ -61,9 +63,31 @@ function driverFor(kind: Kind, plan: Plan, settings: Settings): SqlDriver {
   if (plan.engine === 'pglite') return new PGliteDriver(plan.url === 'memory://' ? null : plan.url);
   return new PgDriver({
     url: plan.url,
-    poolSize: settings.int(`${kind}_pool_size`, 10),
-    connectionTimeoutMs: settings.int(`${kind}_pool_timeout`, 30) * 1000,
+    poolSize: settings.int(`${kind}_pool_size`, 25),
+    maxOverflow: settings.int(`${kind}_max_overflow`, 5),
+    recycleSeconds: settings.int(`${kind}_pool_recycle`, -1),
+    maxBacklog: settings.int(`${kind}_max_backlog`, -1),
+    // Validated at start-up as a number of seconds; fractions allowed.
+    connectionTimeoutMs: Math.round(Number(settings.str(`${kind}_pool_timeout`, '30')) * 1000),
   });
+}
+
+/** The tables each backend writes: a user lacking a write privilege on one can only read. */
+const WRITTEN_TABLES: Record<Kind, string[]> = {
+  storage: ['objects', 'timestamps'],
+  permission: ['access_control_entries', 'user_principals'],
+  cache: ['cache'],
+};
+
+async function databaseUserCanWrite(driver: SqlDriver, kind: Kind): Promise<boolean> {
+  const result = await driver.query<{ writable: boolean }>(
+    `SELECT bool_and(has_table_privilege(current_user, t, 'INSERT')
+                     AND has_table_privilege(current_user, t, 'UPDATE')
+                     AND has_table_privilege(current_user, t, 'DELETE')) AS writable
+       FROM unnest($1::text[]) AS t`,
+    [WRITTEN_TABLES[kind]],
+  );
+  return result.rows[0]?.writable === true;
 }
 
 /** Builds the three backends; those pointing at the same database share one driver. */
@@ -130,11 +154,39 @@ export async function openBackends(settings: Settings, plugins: readonly Compone
         }
       }
     }
+    const readOnlyUser: Kind[] = [];
+    for (const [kind, driver] of drivers) {
+      if (driver.name !== 'pglite' && !(await databaseUserCanWrite(driver, kind))) readOnlyUser.push(kind);
+    }
+    if (readOnlyUser.length) backends.readOnlyUser = readOnlyUser;
   } catch (error) {
     await closeBackends(backends);
     throw error;
   }
   return backends;
+}
+
+/**
+ * Kinto's read-only instance runs on a database user that may only SELECT. Such a server
+ * starts in readonly mode (said once in the log), and a cache it cannot write (pagination
+ * tokens, the accounts' and broadcasts' entries) becomes a per-process memory cache.
+ */
+export async function adaptToReadOnlyUser(
+  settings: Settings,
+  backends: Backends,
+  warn: (message: string) => void,
+): Promise<{ settings: Settings; backends: Backends }> {
+  const kinds = backends.readOnlyUser ?? [];
+  if (!kinds.length) return { settings, backends };
+  let adapted = backends;
+  if (kinds.includes('cache')) {
+    await backends.cache.close();
+    adapted = { ...backends, cache: new MemoryCache({ prefix: settings.str('cache_prefix', '') }) };
+    warn('The cache database user may not write the cache table: using an in-process memory cache instead.');
+  }
+  if (settings.bool('readonly', false)) return { settings, backends: adapted };
+  warn(`The ${kinds.join(' and ')} database user may only read: starting in readonly mode (set kinto.readonly = true to say so).`);
+  return { settings: new Settings({ ...settings.toJSON(), readonly: true }), backends: adapted };
 }
 
 export async function closeBackends(backends: Backends): Promise<void> {

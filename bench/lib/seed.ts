@@ -52,6 +52,7 @@ kinto.permission_url = ${url}
 kinto.cache_backend = kinto.core.cache.postgresql
 kinto.cache_url = ${url}
 kinto.storage_pool_size = ${POOL_SIZE}
+kinto.storage_max_overflow = 0
 ${includes}`;
 }
 

@@ -82,6 +82,34 @@ export function runPermissionContract(name: string, create: () => Promise<Permis
       expect([...principals].sort()).toEqual(['c', 'w']);
     });
 
+    it('answers the same after a preload hint, and sees its own writes after it', async () => {
+      await backend.addUserPrincipal('alice', '/buckets/b/groups/g');
+      await backend.addUserPrincipal('system.Authenticated', '/buckets/b/groups/all');
+      await backend.replaceObjectPermissions(B, { write: ['w2', 'w1'], read: ['r'] });
+      await backend.replaceObjectPermissions(C, { read: ['/buckets/b/groups/g'] });
+      // Read before the transactions: the embedded engine has one connection, held by a transaction.
+      const expected = await backend.getObjectsPermissions([B, C, '/nope']);
+      for (const readonly of [true, false]) {
+        const tx = await backend.begin({ readonly });
+        await tx.preload?.('alice', [C, B, '/nope', C]);
+        await tx.preload?.(null, [B]);
+        expect((await tx.getUserPrincipals('alice')).sort()).toEqual(['/buckets/b/groups/all', '/buckets/b/groups/g']);
+        expect(await tx.getObjectsPermissions([B, C, '/nope'])).toEqual(expected);
+        expect([...(await tx.getAuthorizedPrincipals([[C, 'read'], [B, 'write']]))].sort()).toEqual([
+          '/buckets/b/groups/g', 'w1', 'w2',
+        ]);
+        if (!readonly) {
+          await tx.addPrincipalToAce(C, 'write', 'alice');
+          await tx.addUserPrincipal('alice', '/buckets/b/groups/h');
+          expect(await tx.getObjectsPermissions([C])).toEqual([{ read: ['/buckets/b/groups/g'], write: ['alice'] }]);
+          expect(await tx.getUserPrincipals('alice')).toContain('/buckets/b/groups/h');
+          await tx.rollback();
+        } else {
+          await tx.commit();
+        }
+      }
+    });
+
     it('rolls back a transaction', async () => {
       const tx = await backend.begin();
       await tx.addPrincipalToAce(B, 'write', 'ghost');

@@ -51,7 +51,7 @@ class SqlPermissionView implements Permission {
     this.client = client;
   }
 
-  private async run<R>(text: string, params: readonly unknown[] = []): Promise<R[]> {
+  protected async run<R>(text: string, params: readonly unknown[] = []): Promise<R[]> {
     try {
       return (await this.client.query<R>(text, params)).rows;
     } catch (error) {
@@ -212,6 +212,28 @@ class SqlPermissionTransaction extends SqlPermissionView implements TransactionC
     const authorized = new Set<string>();
     for (const [object, perm] of bound) for (const principal of this.acls.get(object)?.[perm] ?? []) authorized.add(principal);
     return authorized;
+  }
+
+  /** The caller's principals and the objects' ACLs in one statement (a GET of one object asks both). */
+  async preload(userId: string | null, objectIds: readonly string[]): Promise<void> {
+    const user = userId !== null && !this.principals.has(userId) ? userId : null;
+    const objects = [...new Set(objectIds)].filter((object) => !this.acls.has(object));
+    if (user === null && !objects.length) return;
+    const rows = await this.run<{ object_id: string | null; permission: string; principal: string }>(
+      `SELECT NULL AS object_id, NULL AS permission, principal FROM user_principals
+        WHERE $1::text IS NOT NULL AND (user_id = $1 OR user_id = 'system.Authenticated')
+       UNION ALL
+       SELECT object_id, permission, principal FROM access_control_entries WHERE object_id = ANY($2::text[])
+       ORDER BY principal`,
+      [user, objects],
+    );
+    const principals = new Set<string>();
+    for (const object of objects) this.acls.set(object, {});
+    for (const row of rows) {
+      if (row.object_id === null) principals.add(row.principal);
+      else (this.acls.get(row.object_id)![row.permission] ??= []).push(row.principal);
+    }
+    if (user !== null) this.principals.set(user, [...principals]);
   }
 
   override async getObjectsPermissions(objectIds: readonly string[], permissions?: readonly string[]): Promise<Acl[]> {

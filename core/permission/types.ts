@@ -31,6 +31,11 @@ export interface Permission {
   getAccessibleObjects(principals: readonly string[], bound?: readonly BoundPermission[]): Promise<Map<string, Set<string>>>;
   /** Union of the principals holding any of the bound permissions. */
   getAuthorizedPrincipals(bound: readonly BoundPermission[]): Promise<Set<string>>;
+  /**
+   * Optional hint of a request's view: the user's principals and these objects' ACLs will be
+   * asked next; a backend that remembers them for the unit of work reads both at once.
+   */
+  preload?(userId: string | null, objectIds: readonly string[]): Promise<void>;
 }
 
 export interface PermissionBackend extends Permission, Transactional<Permission>, BackendLifecycle {

@@ -1,5 +1,5 @@
 import type { FilterNode, JsonObject } from '../filters/ast.ts';
-import type { StoredObject } from '../storage/types.ts';
+import type { ObjectRef, StoredObject } from '../storage/types.ts';
 import type { UnitOfWork } from '../unit-of-work.ts';
 import type { Settings } from '../settings/load.ts';
 
@@ -46,6 +46,8 @@ export interface ResourceDefinition {
   readonly knownFields?: ReadonlySet<string>;
   /** Rewrites the querystring filters before they reach storage (history: numeric ids compared as text). */
   normalizeFilters?(filters: readonly FilterNode[]): FilterNode[];
+  /** The parent object `loadParents` reads (records: their collection), read along with the object on a GET. */
+  parentObject?(params: PathParams): ObjectRef;
   /** Checks that parents exist (404 otherwise) and returns them for the other hooks. */
   loadParents?(ctx: Omit<HookContext, 'parents'>): Promise<Record<string, StoredObject>>;
   /** Validates and completes an object before it is stored (schema, members...). */

@@ -4,6 +4,7 @@ import type { StoredObject } from '../storage/types.ts';
 import type { UnitOfWork } from '../unit-of-work.ts';
 import type { Action } from '../events.ts';
 import type { PathParams, ResourceDefinition } from './definition.ts';
+import { takeReadAhead } from './read-ahead.ts';
 
 export interface ModelOptions {
   readonly uow: UnitOfWork;
@@ -53,8 +54,10 @@ export class ResourceModel {
     return this.options.definition.objectUri(this.options.params, id);
   }
 
+  /** In a write unit of work, the read locks the parent until commit (see Storage.resourceTimestamp). */
   timestamp(): Promise<number> {
-    return this.options.uow.storage.resourceTimestamp(this.name, this.parentId, { create: !this.options.readonlyMode });
+    const { uow, readonlyMode } = this.options;
+    return uow.storage.resourceTimestamp(this.name, this.parentId, { create: !readonlyMode, forUpdate: !uow.readonly });
   }
 
   list(query: ListQuery): Promise<StoredObject[]> {
@@ -66,9 +69,13 @@ export class ResourceModel {
   }
 
   /** In a write unit of work, the read also locks the object's parent until commit (see Storage.get). */
-  get(id: string): Promise<StoredObject | null> {
-    const forUpdate = !this.options.uow.readonly;
-    return this.options.uow.storage.get(this.name, this.parentId, id, { forUpdate });
+  async get(id: string): Promise<StoredObject | null> {
+    const { uow } = this.options;
+    if (uow.readonly) {
+      const readAhead = takeReadAhead(uow, { resource: this.name, parentId: this.parentId, id });
+      if (readAhead !== undefined) return readAhead;
+    }
+    return uow.storage.get(this.name, this.parentId, id, { forUpdate: !uow.readonly });
   }
 
   async visiblePermissions(id: string): Promise<Acl> {

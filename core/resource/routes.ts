@@ -11,6 +11,7 @@ import type { BodyKind, ResourceCall, ResourceResult } from './call.ts';
 import type { PathParams, RequestInfo, ResourceDefinition } from './definition.ts';
 import { objectDelete, objectGet, objectPatch, objectPut, pluralPost, responseBehavior } from './object.ts';
 import { parsePreconditions } from './preconditions.ts';
+import { readAheadObjectGet } from './read-ahead.ts';
 import { pluralDelete, pluralGet } from './plural.ts';
 
 type Handler = (call: ResourceCall) => Promise<ResourceResult>;
@@ -83,6 +84,7 @@ async function serve(
   uow: UnitOfWork,
   handler: Handler,
 ): Promise<ResourceResult> {
+  await readAheadObjectGet(core, definition, request, uow);
   const identity: Identity = await identify(core, request, uow.permission);
   const info: RequestInfo = {
     method: request.method,

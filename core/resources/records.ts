@@ -31,6 +31,7 @@ export function recordResource(idGenerator: IdGenerator): ResourceDefinition {
     objectUri: (params, id) => `${collectionUri(params.bucket_id, params.collection_id)}/records/${id}`,
     idGenerator,
     permissions: ['read', 'write'],
+    parentObject: (params) => ({ resource: 'collection', parentId: bucketUri(params.bucket_id), id: params.collection_id }),
     async loadParents(ctx) {
       const { bucket_id: bid, collection_id: cid } = ctx.params;
       return { collection: await parentOr404(ctx.uow, 'collection', bucketUri(bid), cid) };

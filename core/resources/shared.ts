@@ -1,6 +1,7 @@
 import { invalidParameters, notFound } from '../errors.ts';
 import type { JsonObject } from '../filters/ast.ts';
 import type { HookContext } from '../resource/definition.ts';
+import { forgetRememberedParent, rememberParent, rememberedParent } from '../resource/read-ahead.ts';
 import { checkSchemaDefinition, validateAgainstSchema } from '../resource/json-schema.ts';
 import type { StoredObject } from '../storage/types.ts';
 import type { UnitOfWork } from '../unit-of-work.ts';
@@ -10,18 +11,18 @@ export const collectionUri = (bucketId: string, collectionId: string) => `/bucke
 
 /** Fetches a parent object once per request (a batch shares it), or answers 404 errno 111. */
 export async function parentOr404(uow: UnitOfWork, resource: string, parentId: string, id: string): Promise<StoredObject> {
-  const key = `parent:${resource}:${parentId}:${id}`;
-  const cached = uow.bound.get(key) as StoredObject | undefined;
+  const ref = { resource, parentId, id };
+  const cached = rememberedParent(uow, ref);
   if (cached) return cached;
   const found = await uow.storage.get(resource, parentId, id);
   if (!found) throw notFound({ id, resource_name: resource }, 'MISSING_RESOURCE');
-  uow.bound.set(key, found);
+  rememberParent(uow, ref, found);
   return found;
 }
 
 /** Forgets memoised parents after they change within the same unit of work. */
 export function forgetParent(uow: UnitOfWork, resource: string, parentId: string, id: string): void {
-  uow.bound.delete(`parent:${resource}:${parentId}:${id}`);
+  forgetRememberedParent(uow, { resource, parentId, id });
 }
 
 export function schemaValidationEnabled(ctx: HookContext): boolean {

@@ -28,7 +28,10 @@ function column(field: FieldPath, params: Params): Column {
   return { kind: 'data', sql: `(data #> ${params.add([...field])}::text[])` };
 }
 
-/** The field as jsonb, so every comparison follows jsonb's ordering, as the memory backend does. */
+/**
+ * The field as jsonb, so every comparison follows jsonb's ordering, as the memory backend
+ * does. Not for strings compared with `id`: the column itself is used there (indexed).
+ */
 function asJsonb(col: Column): string {
   if (col.kind === 'id') return 'to_jsonb(id)';
   if (col.kind === 'last_modified') return 'to_jsonb(last_modified)';
@@ -54,8 +57,10 @@ function compareSql(node: Extract<FilterNode, { kind: 'compare' }>, params: Para
     return `last_modified ${OPERATORS[node.op]} ${value}`;
   }
   if (col.kind === 'id' && typeof node.value === 'string') {
+    // The "C"-collated column orders like jsonb strings in memory (code points) and is indexed.
     if (node.op === 'eq') return `id = ${params.add(node.value)}`;
     if (node.op === 'not') return `id <> ${params.add(node.value)}`;
+    return `id ${OPERATORS[node.op]} ${params.add(node.value)}`;
   }
   const field = asJsonb(col);
   if (node.op === 'eq') return `${field} = ${params.json(node.value)}`;
@@ -117,6 +122,7 @@ function afterSql(node: Extract<FilterNode, { kind: 'after' }>, params: Params):
 function operands(field: FieldPath, value: JsonValue, params: Params): [string, string] {
   const col = column(field, params);
   if (col.kind === 'last_modified' && typeof value === 'number') return ['last_modified', params.add(value)];
+  if (col.kind === 'id' && typeof value === 'string') return ['id', params.add(value)];
   return [asJsonb(col), params.json(value)];
 }
 
@@ -161,8 +167,8 @@ export function whereSql(filters: readonly FilterNode[], params: Params): string
 export function orderSql(sort: readonly SortField[], params: Params): string {
   const terms = sort.map((s) => {
     const col = column(s.field, params);
-    // Ids sort as jsonb strings, like every other field, so keyset bounds agree with the order.
-    const expr = col.kind === 'last_modified' ? 'last_modified' : asJsonb(col);
+    // Raw columns, indexed: ids are "C"-collated text, which orders as jsonb strings do in memory.
+    const expr = col.kind === 'data' ? col.sql : col.kind;
     return s.direction === 1 ? `${expr} ASC NULLS LAST` : `${expr} DESC NULLS FIRST`;
   });
   return terms.join(', ') || 'last_modified DESC';

@@ -3,11 +3,21 @@ import type { SqlClient, SqlDriver, SqlResult } from './driver.ts';
 
 export interface PgOptions {
   url: string;
+  /** Connections for steady load (SQLAlchemy's `pool_size`). */
   poolSize?: number;
+  /** Extra connections opened under load, closed when idle (SQLAlchemy's `max_overflow`). */
+  maxOverflow?: number;
+  /** Seconds after which a connection is replaced (`pool_recycle`; <= 0: never). */
+  recycleSeconds?: number;
+  /** Requests allowed to wait for a connection; beyond, 503 at once (`max_backlog`; < 0: unlimited). */
+  maxBacklog?: number;
   /** Milliseconds to wait for a connection before failing (503). */
   connectionTimeoutMs?: number;
   statementTimeoutMs?: number;
 }
+
+/** No SQLSTATE: translated to a 503 like any unavailable database (core/sql/errors.ts). */
+export class BacklogFullError extends Error {}
 
 // Timestamps are BIGINT: return them as JS numbers (epoch ms fit in 2^53).
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -16,12 +26,20 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value))
 export class PgDriver implements SqlDriver {
   readonly name = 'postgresql';
   readonly supportsMultipleConnections = true;
+  /** Most connections open at once: `pool_size + max_overflow`. */
+  readonly maxConnections: number;
   private readonly pool: pg.Pool;
+  private readonly maxBacklog: number;
 
   constructor(options: PgOptions) {
+    const poolSize = options.poolSize ?? 25;
+    this.maxConnections = poolSize + (options.maxOverflow ?? 5);
+    this.maxBacklog = options.maxBacklog ?? -1;
     this.pool = new pg.Pool({
       connectionString: options.url,
-      max: options.poolSize ?? 10,
+      // Idle connections close after pg's 10 s: a quiet node holds none (many nodes share one server).
+      max: this.maxConnections,
+      maxLifetimeSeconds: options.recycleSeconds && options.recycleSeconds > 0 ? options.recycleSeconds : 0,
       connectionTimeoutMillis: options.connectionTimeoutMs ?? 30_000,
       statement_timeout: options.statementTimeoutMs,
     });
@@ -29,12 +47,23 @@ export class PgDriver implements SqlDriver {
     this.pool.on('error', () => {});
   }
 
+  /** Refuses a request that would wait behind `max_backlog` others for a connection. */
+  private admit(): void {
+    const pool = this.pool;
+    if (this.maxBacklog < 0 || pool.idleCount > 0 || pool.totalCount < this.maxConnections) return;
+    if (pool.waitingCount >= this.maxBacklog) {
+      throw new BacklogFullError(`${pool.waitingCount} requests already wait for a database connection (max_backlog)`);
+    }
+  }
+
   async query<Row>(text: string, params: readonly unknown[] = []): Promise<SqlResult<Row>> {
+    this.admit();
     const result = await this.pool.query(text, params as unknown[]);
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
   }
 
   async withConnection<T>(work: (client: SqlClient) => Promise<T>): Promise<T> {
+    this.admit();
     const connection = await this.pool.connect();
     let broken = false;
     // A connection lost while checked out emits 'error': without a listener the process dies.

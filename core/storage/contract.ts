@@ -104,6 +104,25 @@ export function runStorageContract(name: string, create: () => Promise<StorageBa
       expect((await storage.list(R, P)).map((o) => o.id)).toEqual(['z', 'y', 'x']);
     });
 
+    it('reads several objects at once, in order, null for absent and deleted ones', async () => {
+      const collection = await storage.create('collection', '/buckets/b', { id: 'c', title: 'C' });
+      const a = await storage.create(R, P, { id: 'a', n: 1 });
+      await storage.create(R, P, { id: 'gone' });
+      await storage.delete(R, P, 'gone');
+      const refs = [
+        { resource: R, parentId: P, id: 'a' },
+        { resource: R, parentId: P, id: 'gone' },
+        { resource: 'collection', parentId: '/buckets/b', id: 'c' },
+        { resource: R, parentId: '/buckets/b/collections/other', id: 'a' },
+        { resource: R, parentId: P, id: 'a' },
+      ];
+      expect(await storage.getMany(refs)).toEqual([a, null, collection, null, a]);
+      expect(await storage.getMany([])).toEqual([]);
+      const tx = await storage.begin({ readonly: true });
+      expect(await tx.getMany(refs.slice(0, 1))).toEqual([a]);
+      await tx.commit();
+    });
+
     it('isolates parents and resources', async () => {
       await storage.create(R, P, { id: 'a' });
       await storage.create(R, '/buckets/b/collections/other', { id: 'a' });

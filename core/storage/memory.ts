@@ -9,6 +9,7 @@ import {
   UnicityError,
   type DeleteAllOptions,
   type ListOptions,
+  type ObjectRef,
   type ParentTimestamp,
   type Storage,
   type StorageBackend,
@@ -113,6 +114,10 @@ class MemoryStorageView implements Storage {
   async get(resource: string, parentId: string, id: string): Promise<StoredObject | null> {
     const found = this.state.objects.get(keyOf(resource, parentId))?.get(id);
     return found && !found.deleted ? structuredClone(found) : null;
+  }
+
+  async getMany(refs: readonly ObjectRef[]): Promise<(StoredObject | null)[]> {
+    return Promise.all(refs.map((ref) => this.get(ref.resource, ref.parentId, ref.id)));
   }
 
   async update(resource: string, parentId: string, id: string, object: JsonObject): Promise<StoredObject> {

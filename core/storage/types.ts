@@ -6,6 +6,13 @@ export interface StoredObject extends JsonObject {
   last_modified: number;
 }
 
+/** Where one object lives: its resource type, parent and id. */
+export interface ObjectRef {
+  readonly resource: string;
+  readonly parentId: string;
+  readonly id: string;
+}
+
 export interface ParentTimestamp {
   parentId: string;
   timestamp: number;
@@ -35,8 +42,10 @@ export interface Storage {
   /**
    * The list timestamp of (resource, parent): max of objects and tombstones, initialised on
    * first read. With `create: false` (readonly mode) an uninitialised one is a ReadonlyError.
+   * `forUpdate` (in a transaction) serialises with the parent's other writers until commit,
+   * as `get` does, so a list precondition cannot be invalidated before the write.
    */
-  resourceTimestamp(resource: string, parentId: string, options?: { create?: boolean }): Promise<number>;
+  resourceTimestamp(resource: string, parentId: string, options?: { create?: boolean; forUpdate?: boolean }): Promise<number>;
   /**
    * Every known list timestamp of `resource` under parents matching `parentPattern`, in
    * one read and without initialising any (Kinto's `all_resources_timestamps`): the
@@ -51,6 +60,8 @@ export interface Storage {
    * result cannot be invalidated before the write (no lost updates).
    */
   get(resource: string, parentId: string, id: string, options?: { forUpdate?: boolean }): Promise<StoredObject | null>;
+  /** Reads several live objects in one go (one statement on SQL), in the order given; null for absent ones. */
+  getMany(refs: readonly ObjectRef[]): Promise<(StoredObject | null)[]>;
   /** Create or replace. A client `last_modified` greater than the current one is honoured. */
   update(resource: string, parentId: string, id: string, object: JsonObject): Promise<StoredObject>;
   /** Replace by a tombstone (or purge). Throws `ObjectNotFoundError` when absent. */

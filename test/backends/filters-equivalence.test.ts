@@ -20,7 +20,7 @@ function random(seed: number): () => number {
 }
 
 // Lowercase strings only: byte order and the database collation agree on them.
-const STRINGS = ['', 'a', 'ab', 'b', 'ba', 'abc', 'z', 'foo', 'fo*o'];
+const STRINGS = ['', 'a', 'ab', 'b', 'ba', 'abc', 'z', 'foo', 'fo*o', 'O10', 'é', '😀'];
 
 function value(rand: () => number, depth = 0): JsonValue | undefined {
   const pick = Math.floor(rand() * (depth ? 6 : 9));
@@ -37,7 +37,9 @@ function value(rand: () => number, depth = 0): JsonValue | undefined {
 }
 
 function object(rand: () => number, index: number): JsonObject & { id: string } {
-  const result: JsonObject & { id: string } = { id: `o${String(index).padStart(2, '0')}` };
+  // Ids of mixed case and scripts: the id column ("C" collation) must order as memory does.
+  const prefix = ['o', 'O', 'é', 'z', '_', '😀', 'a'][index % 7];
+  const result: JsonObject & { id: string } = { id: `${prefix}${String(index).padStart(2, '0')}` };
   for (const field of ['a', 'b', 'nested']) {
     const v = field === 'nested' ? { x: value(rand, 1) ?? null } : value(rand);
     if (v !== undefined) result[field] = v;
@@ -61,7 +63,7 @@ function filter(rand: () => number): FilterNode {
 }
 
 function sort(rand: () => number): SortField[] {
-  const first: SortField = { field: FIELDS[Math.floor(rand() * 3)], direction: rand() < 0.5 ? 1 : -1 };
+  const first: SortField = { field: FIELDS[Math.floor(rand() * 4)], direction: rand() < 0.5 ? 1 : -1 };
   return [first, { field: ['last_modified'], direction: -1 }];
 }
 

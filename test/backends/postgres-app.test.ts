@@ -19,6 +19,8 @@ kinto.permission_url = ${url}
 kinto.cache_backend = kinto.core.cache.postgresql
 kinto.cache_url = ${url}
 kinto.retry_after_seconds = 7
+kinto.storage_pool_size = 10
+kinto.storage_max_overflow = 0
 ${extra}`;
 }
 
@@ -81,6 +83,40 @@ describe('two servers on one PostgreSQL database', () => {
     );
     const statuses = (await Promise.all(patches)).map((r) => r.statusCode).sort();
     expect(statuses).toEqual([200, ...Array(9).fill(412)]);
+  });
+
+  it('never hand out a smaller timestamp when writes alternate between the servers', async () => {
+    let previous = 0;
+    for (let i = 0; i < 12; i++) {
+      const response = await client(i % 2 ? first : second, ALICE).post('/buckets/b/collections/c/records', { data: { i } });
+      const stamp = response.json().data.last_modified as number;
+      expect(stamp).toBeGreaterThan(previous);
+      expect(response.headers.etag).toBe(`"${stamp}"`);
+      previous = stamp;
+    }
+  });
+
+  it('answer If-None-Match on one server from writes made on the other', async () => {
+    const url = '/buckets/b/collections/c/records';
+    const etag = (await client(first, ALICE).get(url)).headers.etag as string;
+    expect((await client(second, ALICE).get(url, { 'if-none-match': etag })).statusCode).toBe(304);
+    await client(first, ALICE).post(url, { data: { changed: true } });
+    const after = await client(second, ALICE).get(url, { 'if-none-match': etag });
+    expect(after.statusCode).toBe(200);
+    expect(after.headers.etag).not.toBe(etag);
+  });
+
+  it('give one 200 and only 412s to concurrent plural DELETEs with the same If-Match', async () => {
+    const alice = client(first, ALICE);
+    await alice.put('/buckets/b/collections/purged', {});
+    const url = '/buckets/b/collections/purged/records';
+    for (let i = 0; i < 5; i++) await alice.post(url, { data: { i } });
+    const etag = (await alice.get(url)).headers.etag as string;
+    const deletes = Array.from({ length: 10 }, (_, i) => client(i % 2 ? first : second, ALICE).delete(url, { 'if-match': etag }));
+    const responses = await Promise.all(deletes);
+    expect(responses.map((r) => r.statusCode).sort()).toEqual([200, ...Array(9).fill(412)]);
+    const winner = responses.find((r) => r.statusCode === 200)!;
+    expect(winner.json().data).toHaveLength(5);
   });
 
   it('share permissions and group membership', async () => {

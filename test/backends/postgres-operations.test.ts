@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../core/app.ts';
 import { migrateBackends } from '../../core/backends.ts';
 import { loadConfig } from '../../core/settings/load.ts';
+import type { SqlClient } from '../../core/sql/driver.ts';
 import { ALICE, client } from '../helpers/app.ts';
 import { createTestDatabase } from '../helpers/databases.ts';
 import { startPrivatePostgres } from '../helpers/private-postgres.ts';
@@ -36,7 +37,10 @@ describe('a read-only database user', () => {
     database = await createTestDatabase();
     await migrateBackends(loadConfig({ iniText: iniFor(database.url), env: {} }).settings);
     const writer = await appOn(database.url);
-    await client(writer, ALICE).put('/buckets/b', { permissions: { read: ['system.Everyone'] } });
+    const alice = client(writer, ALICE);
+    await alice.put('/buckets/b', { permissions: { read: ['system.Everyone'] } });
+    await alice.put('/buckets/b/collections/c', {});
+    for (const id of ['r1', 'r2', 'r3']) await alice.put(`/buckets/b/collections/c/records/${id}`, { data: {} });
     await writer.close();
     const admin = new pg.Client({ connectionString: database.url });
     await admin.connect();
@@ -54,18 +58,41 @@ describe('a read-only database user', () => {
 
   it('serves reads in readonly mode, refuses writes, and says why a list cannot start', async () => {
     const url = database.url.replace('postgres@', `${role}@`);
-    const app = await appOn(url, 'kinto.readonly = true');
+    const loaded = loadConfig({ iniText: iniFor(url, 'kinto.readonly = true'), env: {} });
+    const app = await buildApp(loaded);
     try {
+      expect(loaded.warnings.join('\n')).not.toMatch(/starting in readonly mode/);
       const anonymous = client(app);
       expect((await anonymous.get('/buckets/b')).statusCode).toBe(200);
       const write = await client(app, ALICE).put('/buckets/c', {});
       expect(write.statusCode).toBe(405);
       expect(write.json().errno).toBe(115);
-      const list = await anonymous.get('/buckets/b/collections');
+      const list = await anonymous.get('/buckets/b/groups');
       expect(list.statusCode).toBe(503);
       expect(list.json().message).toBe(
         'Resource timestamp cannot be written. Plural endpoint must be hit at least once from a writable instance.',
       );
+      expect((await anonymous.get('/__heartbeat__')).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('starts in readonly mode by itself, says why, and pages through lists with a memory cache', async () => {
+    const loaded = loadConfig({ iniText: iniFor(database.url.replace('postgres@', `${role}@`)), env: {} });
+    const app = await buildApp(loaded);
+    try {
+      expect(app.kinto.settings.bool('readonly')).toBe(true);
+      expect(loaded.warnings.join('\n')).toMatch(/database user may only read: starting in readonly mode/);
+      expect(loaded.warnings.join('\n')).toMatch(/in-process memory cache/);
+      const anonymous = client(app);
+      expect((await anonymous.get('/')).json().settings.readonly).toBe(true);
+      const first = await anonymous.get('/buckets/b/collections/c/records?_limit=2&_sort=id');
+      expect(first.json().data.map((r: { id: string }) => r.id)).toEqual(['r1', 'r2']);
+      const nextPage = new URL(first.headers['next-page'] as string);
+      expect((await anonymous.get(nextPage.pathname + nextPage.search)).json().data.map((r: { id: string }) => r.id)).toEqual(['r3']);
+      const write = await client(app, ALICE).put('/buckets/b/collections/c/records/r4', { data: {} });
+      expect(write.json()).toMatchObject({ code: 405, errno: 115, error: 'Method Not Allowed' });
       expect((await anonymous.get('/__heartbeat__')).statusCode).toBe(200);
     } finally {
       await app.close();
@@ -77,7 +104,7 @@ describe('connection pool exhausted', () => {
   it('makes requests wait up to the pool timeout, then answer 503, never hang', async () => {
     const database = await createTestDatabase();
     await migrateBackends(loadConfig({ iniText: iniFor(database.url), env: {} }).settings);
-    const app = await appOn(database.url, 'kinto.storage_pool_size = 1\nkinto.storage_pool_timeout = 1');
+    const app = await appOn(database.url, 'kinto.storage_pool_size = 1\nkinto.storage_max_overflow = 0\nkinto.storage_pool_timeout = 1');
     try {
       const held = await app.kinto.storage.begin();
       const started = Date.now();
@@ -90,6 +117,66 @@ describe('connection pool exhausted', () => {
     } finally {
       await app.close();
       await database.drop();
+    }
+  });
+});
+
+describe('pool settings', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await migrateBackends(loadConfig({ iniText: iniFor(database.url), env: {} }).settings);
+  });
+  afterAll(async () => database?.drop());
+
+  it('open pool_size + max_overflow connections, read from the environment as Kinto does', async () => {
+    const env = { KINTO_STORAGE_POOL_SIZE: '1', KINTO_STORAGE_MAX_OVERFLOW: '1', KINTO_STORAGE_POOL_TIMEOUT: '0.5' };
+    const app = await buildApp(loadConfig({ iniText: iniFor(database.url), env }));
+    try {
+      const held = [await app.kinto.storage.begin(), await app.kinto.storage.begin()];
+      const waiting = await client(app, ALICE).get('/buckets');
+      expect(waiting.statusCode).toBe(503);
+      await held[0].rollback();
+      expect((await client(app, ALICE).get('/buckets')).statusCode).toBe(200);
+      await held[1].rollback();
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answer 503 at once beyond max_backlog instead of queueing', { timeout: 10_000 }, async () => {
+    const extra = 'kinto.storage_pool_size = 1\nkinto.storage_max_overflow = 0\nkinto.storage_pool_timeout = 30\nkinto.storage_max_backlog = 0';
+    const app = await appOn(database.url, extra);
+    try {
+      const held = await app.kinto.storage.begin();
+      const refused = await client(app, ALICE).get('/buckets');
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers['retry-after']).toBe('7');
+      await held.rollback();
+      expect((await client(app, ALICE).get('/buckets')).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('replace connections older than pool_recycle seconds', async () => {
+    const app = await appOn(database.url, 'kinto.storage_pool_size = 1\nkinto.storage_max_overflow = 0\nkinto.storage_pool_recycle = 1');
+    const backendPid = async () => {
+      const tx = await app.kinto.storage.begin();
+      try {
+        const { client: connection } = (tx as unknown as { sql: { client: SqlClient } }).sql;
+        return (await connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      } finally {
+        await tx.rollback();
+      }
+    };
+    try {
+      const first = await backendPid();
+      expect(await backendPid()).toBe(first);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(await backendPid()).not.toBe(first);
+    } finally {
+      await app.close();
     }
   });
 });

@@ -284,11 +284,20 @@ function sabotageStorage(target: FastifyInstance): void {
   const begin = storage.begin.bind(storage);
   storage.begin = async (options) => {
     const view = (await begin(options)) as Record<string, unknown>;
+    const sabotage = (id: unknown) => {
+      if (id === 'explode') throw new TypeError('boom');
+      if (id === 'unavailable') throw new BackendError('connection lost');
+    };
     const get = (view.get as (...args: unknown[]) => Promise<unknown>).bind(view);
     view.get = async (...args: unknown[]) => {
-      if (args[2] === 'explode') throw new TypeError('boom');
-      if (args[2] === 'unavailable') throw new BackendError('connection lost');
+      sabotage(args[2]);
       return get(...args);
+    };
+    // A GET of one object reads it ahead with its parent (core/resource/read-ahead.ts).
+    const getMany = (view.getMany as (refs: { id: string }[]) => Promise<unknown>).bind(view);
+    view.getMany = async (refs: { id: string }[]) => {
+      for (const ref of refs) sabotage(ref.id);
+      return getMany(refs);
     };
     return view;
   };

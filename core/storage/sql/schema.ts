@@ -32,5 +32,11 @@ CREATE TABLE IF NOT EXISTS timestamps (
 );
 `,
     },
+    {
+      version: 2,
+      name: 'live objects by id',
+      // `_sort=id`, id ranges and their keyset pages walk live objects only, in index order.
+      sql: `CREATE INDEX IF NOT EXISTS objects_live_by_id ON objects (parent_id, resource_name, id) WHERE NOT deleted;`,
+    },
   ],
 };

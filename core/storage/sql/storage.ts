@@ -10,6 +10,7 @@ import {
   UnicityError,
   type DeleteAllOptions,
   type ListOptions,
+  type ObjectRef,
   type ParentTimestamp,
   type Storage,
   type StorageBackend,
@@ -62,7 +63,22 @@ class SqlStorageView implements Storage {
     }
   }
 
-  async resourceTimestamp(resource: string, parentId: string, options: { create?: boolean } = {}): Promise<number> {
+  async resourceTimestamp(
+    resource: string,
+    parentId: string,
+    options: { create?: boolean; forUpdate?: boolean } = {},
+  ): Promise<number> {
+    if (options.forUpdate && options.create !== false && this.locked && !this.locked.has(`${resource}\u0000${parentId}`)) {
+      // A precondition on the list (plural DELETE with If-Match) is checked under the lock its write takes.
+      const { current, now } = await this.lockParent(resource, parentId);
+      if (current !== 0) return current;
+      await this.run('UPDATE timestamps SET last_modified = $3 WHERE parent_id = $1 AND resource_name = $2', [
+        parentId,
+        resource,
+        now,
+      ]);
+      return now;
+    }
     const found = await this.run<{ last_modified: number }>(
       'SELECT last_modified FROM timestamps WHERE parent_id = $1 AND resource_name = $2',
       [parentId, resource],
@@ -153,6 +169,20 @@ class SqlStorageView implements Storage {
       [parentId, resource, id],
     );
     return result.rows.length ? toObject(result.rows[0]) : null;
+  }
+
+  async getMany(refs: readonly ObjectRef[]): Promise<(StoredObject | null)[]> {
+    if (!refs.length) return [];
+    const result = await this.run<Row & { parent_id: string; resource_name: string }>(
+      `SELECT parent_id, resource_name, id, last_modified, deleted, data FROM objects
+       WHERE (parent_id, resource_name, id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[])) AND NOT deleted`,
+      [refs.map((r) => r.parentId), refs.map((r) => r.resource), refs.map((r) => r.id)],
+    );
+    const found = new Map(result.rows.map((row) => [`${row.resource_name}\u0000${row.parent_id}\u0000${row.id}`, row]));
+    return refs.map((ref) => {
+      const row = found.get(`${ref.resource}\u0000${ref.parentId}\u0000${ref.id}`);
+      return row ? toObject(row) : null;
+    });
   }
 
   async update(resource: string, parentId: string, id: string, object: JsonObject): Promise<StoredObject> {
