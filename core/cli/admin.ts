@@ -2,7 +2,7 @@ import { closeBackends, migrateBackends, openBackends, type Backends } from '../
 import { EventBus } from '../events.ts';
 import type { Settings } from '../settings/load.ts';
 import { inUnitOfWork, type UnitOfWork } from '../unit-of-work.ts';
-import { CliError, loadPluginConfig, progress } from './common.ts';
+import { CliError, loadPluginConfig, nonNegativeInteger, progress } from './common.ts';
 
 async function withBackends<T>(iniPath: string | undefined, work: (backends: Backends, settings: Settings) => Promise<T>): Promise<T> {
   const { config, migrations } = await loadPluginConfig(iniPath);
@@ -39,13 +39,24 @@ export interface PurgeOptions {
   maxCount?: number;
 }
 
+function positionalMaxRetained(value: string): number {
+  try {
+    return nonNegativeInteger('max-retained')(value);
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+}
+
 /** `kinto purge-deleted [resource ...] [max-retained]`: removes tombstones, for every resource by default. */
 export async function runPurgeDeleted(iniPath: string | undefined, options: PurgeOptions): Promise<void> {
   const args = [...options.args];
   let maxRetained = options.maxCount;
-  if (args.length && /^\d+$/.test(args.at(-1)!)) maxRetained = Number(args.pop());
+  if (args.length && /^\d+$/.test(args.at(-1)!)) maxRetained = positionalMaxRetained(args.pop()!);
   const resources: (string | null)[] = args.length ? args : [null];
-  const before = options.maxAgeDays === undefined ? undefined : Date.now() - options.maxAgeDays * 86_400_000;
+  // Clamped: a huge age would make a timestamp PostgreSQL cannot read as a BIGINT.
+  const before = options.maxAgeDays === undefined
+    ? undefined
+    : Math.max(Number.MIN_SAFE_INTEGER, Date.now() - options.maxAgeDays * 86_400_000);
   await withBackends(iniPath, async ({ storage }) => {
     const bar = progress('Purging tombstones', resources.length);
     let purged = 0;

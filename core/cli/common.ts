@@ -146,6 +146,9 @@ export function progress(label: string, total?: number): Progress {
 export function nonNegativeInteger(name: string): (value: string) => number {
   return (value) => {
     if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a non-negative integer.`);
-    return Number(value);
+    const number = Number(value);
+    // Beyond, the value is rounded, and PostgreSQL refuses it as a BIGINT parameter.
+    if (!Number.isSafeInteger(number)) throw new InvalidArgumentError(`${name} must be at most ${Number.MAX_SAFE_INTEGER}.`);
+    return number;
   };
 }

@@ -47,7 +47,7 @@ export async function migrate(driver: SqlDriver, component: ComponentMigrations,
   const step: MigrationStep = { component: component.component, from, to: from, applied: [] };
   if (dryRun || pending.length === 0) {
     step.applied = pending.map((m) => `${m.version}-${m.name}`);
-    step.to = dryRun ? latestVersion(component) : from;
+    step.to = pending.at(-1)?.version ?? from;
     return step;
   }
   await driver.withConnection(async (client) => {
@@ -59,6 +59,9 @@ export async function migrate(driver: SqlDriver, component: ComponentMigrations,
         'SELECT version FROM kinto_migrations WHERE component = $1', [component.component],
       );
       const start = current.rows[0]?.version ?? 0;
+      // Another node may have migrated since `from` was read: report what this run found.
+      step.from = start;
+      step.to = start;
       for (const migration of pending.filter((m) => m.version > start)) {
         for (const statement of splitStatements(migration.sql)) await client.query(statement);
         step.applied.push(`${migration.version}-${migration.name}`);
@@ -67,7 +70,7 @@ export async function migrate(driver: SqlDriver, component: ComponentMigrations,
       await client.query(
         `INSERT INTO kinto_migrations (component, version) VALUES ($1, $2)
          ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version, migrated_at = now()`,
-        [component.component, Math.max(start, step.to)],
+        [component.component, step.to],
       );
       await client.query('COMMIT');
     } catch (error) {

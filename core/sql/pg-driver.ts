@@ -22,6 +22,43 @@ export class BacklogFullError extends Error {}
 // Timestamps are BIGINT: return them as JS numbers (epoch ms fit in 2^53).
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
 
+/**
+ * Names for the statements a server sends again and again, so that each connection parses
+ * and plans them once (PostgreSQL then reuses a generic plan when it is as good). Filters
+ * make statement texts vary with the query's shape (never its values), so only texts seen
+ * a few times are named, and at most `limit` of them: the rest stay unnamed.
+ */
+export class StatementNames {
+  private readonly seen = new Map<string, number>();
+  private readonly names = new Map<string, string>();
+  private readonly limit: number;
+
+  constructor(limit = 256) {
+    this.limit = limit;
+  }
+
+  nameFor(text: string): string | undefined {
+    const named = this.names.get(text);
+    if (named !== undefined || this.names.size >= this.limit) return named;
+    const count = (this.seen.get(text) ?? 0) + 1;
+    if (count < 3) {
+      if (this.seen.size >= this.limit * 16) this.seen.clear();
+      this.seen.set(text, count);
+      return undefined;
+    }
+    this.seen.delete(text);
+    const name = `kinto_${this.names.size}`;
+    this.names.set(text, name);
+    return name;
+  }
+}
+
+function statement(names: StatementNames, text: string, params: readonly unknown[]): pg.QueryConfig {
+  // Parameterless texts include multi-statement scripts and BEGIN/COMMIT: never prepared.
+  const name = params.length ? names.nameFor(text) : undefined;
+  return name === undefined ? { text, values: params as unknown[] } : { name, text, values: params as unknown[] };
+}
+
 /** PostgreSQL server through a `pg` pool. */
 export class PgDriver implements SqlDriver {
   readonly name = 'postgresql';
@@ -30,6 +67,7 @@ export class PgDriver implements SqlDriver {
   readonly maxConnections: number;
   private readonly pool: pg.Pool;
   private readonly maxBacklog: number;
+  private readonly statements = new StatementNames();
 
   constructor(options: PgOptions) {
     const poolSize = options.poolSize ?? 25;
@@ -58,13 +96,14 @@ export class PgDriver implements SqlDriver {
 
   async query<Row>(text: string, params: readonly unknown[] = []): Promise<SqlResult<Row>> {
     this.admit();
-    const result = await this.pool.query(text, params as unknown[]);
+    const result = await this.pool.query(statement(this.statements, text, params));
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
   }
 
   async withConnection<T>(work: (client: SqlClient) => Promise<T>): Promise<T> {
     this.admit();
     const connection = await this.pool.connect();
+    const names = this.statements;
     let broken = false;
     // A connection lost while checked out emits 'error': without a listener the process dies.
     const onError = () => {
@@ -74,7 +113,7 @@ export class PgDriver implements SqlDriver {
     const client: SqlClient = {
       async query<Row>(text: string, params: readonly unknown[] = []) {
         try {
-          const result = await connection.query(text, params as unknown[]);
+          const result = await connection.query(statement(names, text, params));
           return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
         } catch (error) {
           broken ||= isConnectionError(error);

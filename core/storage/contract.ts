@@ -118,6 +118,12 @@ export function runStorageContract(name: string, create: () => Promise<StorageBa
       ];
       expect(await storage.getMany(refs)).toEqual([a, null, collection, null, a]);
       expect(await storage.getMany([])).toEqual([]);
+      // More references than one statement's parameters allow, in order.
+      const many = Array.from({ length: 2500 }, (_, i) => ({ resource: R, parentId: P, id: i === 2400 ? 'a' : `x${i}` }));
+      const found = await storage.getMany(many);
+      expect(found).toHaveLength(2500);
+      expect(found.filter((o) => o !== null)).toEqual([a]);
+      expect(found[2400]).toEqual(a);
       const tx = await storage.begin({ readonly: true });
       expect(await tx.getMany(refs.slice(0, 1))).toEqual([a]);
       await tx.commit();

@@ -80,7 +80,7 @@ describe('kinto init', () => {
     expect(settings.str('cache_backend')).toBe('kinto.core.cache.postgresql');
     expect(settings.str('userid_hmac_secret')).toMatch(/^[0-9a-f]{64}$/);
     const dryRun = await runKinto(['migrate', '--dry-run', '--ini', path]);
-    expect(dryRun.stdout).toContain('storage: version 1 -> 1 (up to date)');
+    expect(dryRun.stdout).toContain('storage: version 2 -> 2 (up to date)');
 
     const again = await runKinto(['init', '--ini', path, '--backend', 'memory']);
     expect(again.code).toBe(1);

@@ -44,6 +44,9 @@ function parentCondition(parentId: string, params: Params): string {
   return `parent_id LIKE ${params.add(`${prefix}%`)}`;
 }
 
+/** References per `getMany` statement (PostgreSQL takes at most 65,535 parameters). */
+const GET_MANY_CHUNK = 1000;
+
 /** Storage operations over one SQL client (a transaction's connection, or the pool). */
 class SqlStorageView implements Storage {
   protected readonly client: SqlClient;
@@ -173,10 +176,18 @@ class SqlStorageView implements Storage {
 
   async getMany(refs: readonly ObjectRef[]): Promise<(StoredObject | null)[]> {
     if (!refs.length) return [];
+    if (refs.length > GET_MANY_CHUNK) {
+      const chunks = [];
+      for (let i = 0; i < refs.length; i += GET_MANY_CHUNK) chunks.push(await this.getMany(refs.slice(i, i + GET_MANY_CHUNK)));
+      return chunks.flat();
+    }
+    // Row values, not unnest(): the primary key lookups plan in a tenth of the time (bench/README.md #8).
+    const params = new Params();
+    const rows = refs.map((r) => `(${params.add(r.parentId)}, ${params.add(r.resource)}, ${params.add(r.id)})`);
     const result = await this.run<Row & { parent_id: string; resource_name: string }>(
       `SELECT parent_id, resource_name, id, last_modified, deleted, data FROM objects
-       WHERE (parent_id, resource_name, id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[])) AND NOT deleted`,
-      [refs.map((r) => r.parentId), refs.map((r) => r.resource), refs.map((r) => r.id)],
+       WHERE (parent_id, resource_name, id) IN (${rows.join(', ')}) AND NOT deleted`,
+      params.values,
     );
     const found = new Map(result.rows.map((row) => [`${row.resource_name}\u0000${row.parent_id}\u0000${row.id}`, row]));
     return refs.map((ref) => {
