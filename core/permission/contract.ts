@@ -30,6 +30,24 @@ export function runPermissionContract(name: string, create: () => Promise<Permis
       expect(acl).toEqual({ write: ['w'], 'collection:create': ['c'] });
     });
 
+    it('replaces a whole ACL, keeps principals that stay, and reads back its writes in a transaction', async () => {
+      await backend.replaceObjectPermissions(B, { read: ['a', 'b'], write: ['w'], 'group:create': ['g'] });
+      const tx = await backend.begin();
+      // The authorization check loads the ACL; writes after it must be seen by the reads.
+      await tx.getAuthorizedPrincipals([[B, 'write']]);
+      await tx.replaceObjectPermissions(B, { read: ['b', 'c', 'b'], 'group:create': [] });
+      expect(await tx.getObjectPermissionPrincipals(B, 'read')).toEqual(['b', 'c']);
+      expect(await tx.getObjectsPermissions([B])).toEqual([{ read: ['b', 'c'], write: ['w'] }]);
+      await tx.replaceObjectPermissions(C, { write: ['😀', 'z', 'é', 'A'], read: [] }, { whole: true });
+      await tx.replaceObjectPermissions(`${C}/records/r`, {}, { whole: true });
+      const inside = await tx.getObjectsPermissions([B, C, `${C}/records/r`]);
+      await tx.commit();
+      expect(await backend.getObjectsPermissions([B, C, `${C}/records/r`])).toEqual(inside);
+      expect(inside[1]).toEqual({ write: ['A', 'z', 'é', '😀'] });
+      await backend.replaceObjectPermissions(C, { read: ['r'] }, { whole: true });
+      expect(await backend.getObjectsPermissions([C])).toEqual([{ read: ['r'] }]);
+    });
+
     it('returns ACLs of several objects in order, filtered by permission', async () => {
       await backend.replaceObjectPermissions(B, { read: ['a'], write: ['w'] });
       await backend.replaceObjectPermissions(C, { read: ['r'] });

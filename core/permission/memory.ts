@@ -87,8 +87,8 @@ class MemoryPermissionView implements Permission {
     });
   }
 
-  async replaceObjectPermissions(objectId: string, acl: Acl): Promise<void> {
-    const next = cloneAcl(this.state.aces.get(objectId));
+  async replaceObjectPermissions(objectId: string, acl: Acl, options: { whole?: boolean } = {}): Promise<void> {
+    const next = options.whole ? new Map<string, Set<string>>() : cloneAcl(this.state.aces.get(objectId));
     for (const [perm, principals] of Object.entries(acl)) {
       if (principals.length === 0) next.delete(perm);
       else next.set(perm, new Set(principals));

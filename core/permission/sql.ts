@@ -3,6 +3,7 @@ import { translateSqlError } from '../sql/errors.ts';
 import type { ComponentMigrations } from '../sql/migrations.ts';
 import type { TransactionControl } from '../storage/types.ts';
 import { patternToRegExp, type Acl, type BoundPermission, type Permission, type PermissionBackend } from './types.ts';
+import { compareCodePoints } from '../filters/compare.ts';
 
 export const PERMISSION_MIGRATIONS: ComponentMigrations = {
   component: 'permission',
@@ -114,16 +115,20 @@ class SqlPermissionView implements Permission {
     return objectIds.map((id) => byObject.get(id) ?? {});
   }
 
-  async replaceObjectPermissions(objectId: string, acl: Acl): Promise<void> {
+  /** One statement: the ACEs that go are deleted, those that come inserted (kept ones untouched). */
+  async replaceObjectPermissions(objectId: string, acl: Acl, options: { whole?: boolean } = {}): Promise<void> {
     const perms = Object.keys(acl);
-    if (!perms.length) return;
-    await this.run('DELETE FROM access_control_entries WHERE object_id = $1 AND permission = ANY($2::text[])', [objectId, perms]);
+    if (!perms.length && !options.whole) return;
     const rows = perms.flatMap((perm) => [...new Set(acl[perm])].map((principal) => [perm, principal]));
-    if (!rows.length) return;
     await this.run(
-      `INSERT INTO access_control_entries (object_id, permission, principal)
-       SELECT $1, p, pr FROM unnest($2::text[], $3::text[]) AS t(p, pr) ON CONFLICT DO NOTHING`,
-      [objectId, rows.map((r) => r[0]), rows.map((r) => r[1])],
+      `WITH wanted AS (SELECT p, pr FROM unnest($2::text[], $3::text[]) AS t(p, pr)),
+       gone AS (
+         DELETE FROM access_control_entries a
+          WHERE a.object_id = $1 AND ($4::text[] IS NULL OR a.permission = ANY($4::text[]))
+            AND NOT EXISTS (SELECT 1 FROM wanted w WHERE w.p = a.permission AND w.pr = a.principal))
+       INSERT INTO access_control_entries (object_id, permission, principal)
+       SELECT $1, p, pr FROM wanted ON CONFLICT DO NOTHING`,
+      [objectId, rows.map((r) => r[0]), rows.map((r) => r[1]), options.whole ? null : perms],
     );
   }
 
@@ -276,9 +281,23 @@ class SqlPermissionTransaction extends SqlPermissionView implements TransactionC
     await super.removePrincipalFromAce(objectId, permission, principal);
   }
 
-  override async replaceObjectPermissions(objectId: string, acl: Acl): Promise<void> {
+  /** A known ACL (read by the authorization, or whole) is updated in memory: the response reads it next. */
+  override async replaceObjectPermissions(objectId: string, acl: Acl, options: { whole?: boolean } = {}): Promise<void> {
+    const known = options.whole ? {} : this.acls.get(objectId);
     this.changedAces(objectId);
-    await super.replaceObjectPermissions(objectId, acl);
+    await super.replaceObjectPermissions(objectId, acl, options);
+    if (known === undefined) return;
+    const next: Acl = { ...known };
+    for (const [perm, principals] of Object.entries(acl)) {
+      if (principals.length) next[perm] = [...new Set(principals)].sort(compareCodePoints);
+      else delete next[perm];
+    }
+    this.acls.set(objectId, next);
+  }
+
+  override async getObjectPermissionPrincipals(objectId: string, permission: string): Promise<string[]> {
+    const known = this.acls.get(objectId);
+    return known ? [...(known[permission] ?? [])] : super.getObjectPermissionPrincipals(objectId, permission);
   }
 
   override async deleteObjectPermissions(...patterns: string[]): Promise<void> {

@@ -23,8 +23,11 @@ export interface Permission {
   getObjectPermissionPrincipals(objectId: string, permission: string): Promise<string[]>;
   /** ACLs of several objects at once, in the order given (missing objects give `{}`). */
   getObjectsPermissions(objectIds: readonly string[], permissions?: readonly string[]): Promise<Acl[]>;
-  /** Replaces the ACEs named in `acl`; an empty list removes that ACE. Others are kept. */
-  replaceObjectPermissions(objectId: string, acl: Acl): Promise<void>;
+  /**
+   * Replaces the ACEs named in `acl`; an empty list removes that ACE. Others are kept, unless
+   * `whole`: then `acl` becomes the object's entire ACL (a created object's).
+   */
+  replaceObjectPermissions(objectId: string, acl: Acl, options?: { whole?: boolean }): Promise<void>;
   /** Deletes the ACLs of objects matching any of the patterns (`*` = one segment, trailing `*` = subtree). */
   deleteObjectPermissions(...patterns: string[]): Promise<void>;
   /** Objects (matching the bound patterns, or all) on which any of the principals holds a permission. */

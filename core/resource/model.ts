@@ -85,9 +85,12 @@ export class ResourceModel {
     return isWriter ? acl : {};
   }
 
+  /** A created object's ACL is exactly `acl` (and its creator as writer): written whole, never read. */
   async create(object: JsonObject & { id: string }, acl: Acl): Promise<WithPermissions> {
     const stored = await this.options.uow.storage.create(this.name, this.parentId, object);
-    await this.savePermissions(stored.id, acl);
+    const next: Acl = { ...acl };
+    if (this.options.explicitPermissions) next.write = [...new Set([...(acl.write ?? []), this.currentPrincipal()])];
+    await this.options.uow.permission.replaceObjectPermissions(this.objectUri(stored.id), next, { whole: true });
     return { object: stored, permissions: await this.visiblePermissions(stored.id) };
   }
 

@@ -179,6 +179,20 @@ export function runStorageContract(name: string, create: () => Promise<StorageBa
       expect(await storage.purgeDeleted(R, P)).toBe(1);
     });
 
+    it('purges the tombstones meeting every criterion: older than `before` and beyond the newest kept', async () => {
+      const stamps: number[] = [];
+      for (const id of ['t1', 't2', 't3', 't4']) {
+        await storage.create(R, P, { id });
+        stamps.push((await storage.delete(R, P, id)).last_modified);
+      }
+      // t1 and t2 are older than the cut-off; t3 and t4 the two newest.
+      expect(await storage.purgeDeleted(R, P, { before: stamps[2], maxRetained: 3 })).toBe(1);
+      const left = await storage.list(R, P, { includeDeleted: true, sort: [{ field: ['id'], direction: 1 }] });
+      expect(left.map((o) => o.id)).toEqual(['t2', 't3', 't4']);
+      expect(await storage.purgeDeleted(R, P, { before: stamps[2], maxRetained: 1 })).toBe(1);
+      expect(await storage.purgeDeleted(R, P, { before: stamps[0], maxRetained: 0 })).toBe(0);
+    });
+
     it('lists every list timestamp of a resource under a parent pattern, initialising none', async () => {
       const a = await storage.create(R, '/buckets/b/collections/a', { id: 'x' });
       const empty = await storage.resourceTimestamp(R, '/buckets/b/collections/empty');

@@ -159,10 +159,10 @@ class MemoryStorageView implements Storage {
         .filter((o) => o.deleted)
         .sort((a, b) => b.last_modified - a.last_modified);
       tombstones.forEach((tombstone, index) => {
-        const tooOld = options.before !== undefined && tombstone.last_modified < options.before;
-        const beyondMax = options.maxRetained !== undefined && index >= options.maxRetained;
-        const noCriteria = options.before === undefined && options.maxRetained === undefined;
-        if (noCriteria || tooOld || beyondMax) {
+        // Every criterion given must hold (see SqlStorage.purgeDeleted).
+        const tooOld = options.before === undefined || tombstone.last_modified < options.before;
+        const beyondMax = options.maxRetained === undefined || index >= options.maxRetained;
+        if (tooOld && beyondMax) {
           this.state.putObject(this.journal, key, tombstone.id, undefined);
           purged += 1;
         }

@@ -1,5 +1,5 @@
 import type { FilterNode, JsonObject } from '../../filters/ast.ts';
-import { beginTransaction, type SqlClient, type SqlDriver } from '../../sql/driver.ts';
+import { beginTransaction, type SqlClient, type SqlDriver, type SqlResult } from '../../sql/driver.ts';
 import { translateSqlError } from '../../sql/errors.ts';
 import { Params, orderSql, whereSql } from '../../sql/filters.ts';
 import { nextTimestamp } from '../timestamps.ts';
@@ -43,6 +43,17 @@ function parentCondition(parentId: string, params: Params): string {
   const prefix = parentId.slice(0, -1).replace(/[\\%_]/g, '\\$&');
   return `parent_id LIKE ${params.add(`${prefix}%`)}`;
 }
+
+/** max(now, current + 1) under the parent's row lock; `$1` parent, `$2` resource. */
+const BUMP_TIMESTAMP = `INSERT INTO timestamps (parent_id, resource_name, last_modified) VALUES ($1, $2, ${NOW_MS})
+  ON CONFLICT (parent_id, resource_name) DO UPDATE SET last_modified = GREATEST(${NOW_MS}, timestamps.last_modified + 1)
+  RETURNING last_modified`;
+
+/** A create over a tombstone revives it; over a live object it inserts nothing (UnicityError). */
+const REVIVE_TOMBSTONE = `ON CONFLICT (parent_id, resource_name, id) DO UPDATE
+  SET last_modified = EXCLUDED.last_modified, deleted = FALSE, data = EXCLUDED.data
+  WHERE objects.deleted
+  RETURNING id, last_modified, deleted, data`;
 
 /** References per `getMany` statement (PostgreSQL takes at most 65,535 parameters). */
 const GET_MANY_CHUNK = 1000;
@@ -125,12 +136,7 @@ class SqlStorageView implements Storage {
   private async bump(resource: string, parentId: string, requested: number | undefined): Promise<number> {
     if (requested === undefined) {
       // The common case in one statement (it runs under the parent's lock): max(now, current + 1).
-      const bumped = await this.run<{ last_modified: number }>(
-        `INSERT INTO timestamps (parent_id, resource_name, last_modified) VALUES ($1, $2, ${NOW_MS})
-         ON CONFLICT (parent_id, resource_name) DO UPDATE SET last_modified = GREATEST(${NOW_MS}, timestamps.last_modified + 1)
-         RETURNING last_modified`,
-        [parentId, resource],
-      );
+      const bumped = await this.run<{ last_modified: number }>(BUMP_TIMESTAMP, [parentId, resource]);
       this.locked?.add(`${resource}\u0000${parentId}`);
       return bumped.rows[0].last_modified;
     }
@@ -148,19 +154,31 @@ class SqlStorageView implements Storage {
 
   async create(resource: string, parentId: string, object: JsonObject & { id: string }): Promise<StoredObject> {
     const requested = typeof object.last_modified === 'number' ? object.last_modified : undefined;
-    const timestamp = await this.bump(resource, parentId, requested);
-    const inserted = await this.run<Row>(
-      `INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data)
-       VALUES ($1, $2, $3, $4, FALSE, $5::jsonb)
-       ON CONFLICT (parent_id, resource_name, id) DO UPDATE
-         SET last_modified = EXCLUDED.last_modified, deleted = FALSE, data = EXCLUDED.data
-         WHERE objects.deleted
-       RETURNING id, last_modified, deleted, data`,
-      [parentId, resource, object.id, timestamp, JSON.stringify(dataOf(object))],
-    );
+    const data = JSON.stringify(dataOf(object));
+    let inserted: SqlResult<Row>;
+    if (requested === undefined) {
+      // The common case in one statement: the parent's lock, its timestamp bump and the insert
+      // (writers of a parent are serialised on that lock: the shorter its hold, the more writes).
+      inserted = await this.run<Row>(
+        `WITH stamp AS (${BUMP_TIMESTAMP})
+         INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data)
+         SELECT $1, $2, $3, stamp.last_modified, FALSE, $4::jsonb FROM stamp
+         ${REVIVE_TOMBSTONE}`,
+        [parentId, resource, object.id, data],
+      );
+      this.locked?.add(`${resource}\u0000${parentId}`);
+    } else {
+      const timestamp = await this.bump(resource, parentId, requested);
+      inserted = await this.run<Row>(
+        `INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data)
+         VALUES ($1, $2, $3, $4, FALSE, $5::jsonb)
+         ${REVIVE_TOMBSTONE}`,
+        [parentId, resource, object.id, timestamp, data],
+      );
+    }
     if (inserted.rows.length) return toObject(inserted.rows[0]);
     const existing = await this.get(resource, parentId, object.id);
-    throw new UnicityError(existing ?? { id: object.id, last_modified: timestamp });
+    throw new UnicityError(existing ?? { id: object.id, last_modified: requested ?? 0 });
   }
 
   async get(resource: string, parentId: string, id: string, options: { forUpdate?: boolean } = {}): Promise<StoredObject | null> {
@@ -286,16 +304,18 @@ class SqlStorageView implements Storage {
     parentId: string,
     options: { before?: number; maxRetained?: number } = {},
   ): Promise<number> {
+    // A tombstone goes when it meets every criterion given: older than `before`, and beyond
+    // the `maxRetained` newest tombstones of its parent and resource (all ages counted).
     const params = new Params();
     const conditions = [parentCondition(parentId, params), 'deleted'];
     if (resource !== null) conditions.push(`resource_name = ${params.add(resource)}`);
-    if (options.before !== undefined) conditions.push(`last_modified < ${params.add(options.before)}`);
     let where = conditions.join(' AND ');
     if (options.maxRetained !== undefined) {
       const rank = `(SELECT parent_id, resource_name, id, row_number() OVER (PARTITION BY parent_id, resource_name ORDER BY last_modified DESC) AS rank
                      FROM objects WHERE ${where})`;
       where = `(parent_id, resource_name, id) IN (SELECT parent_id, resource_name, id FROM ${rank} ranked WHERE rank > ${params.add(options.maxRetained)})`;
     }
+    if (options.before !== undefined) where = `${where} AND last_modified < ${params.add(options.before)}`;
     const result = await this.run(`DELETE FROM objects WHERE ${where}`, params.values);
     if (resource === null && options.before === undefined && options.maxRetained === undefined) {
       // A purged parent starts afresh, as in Kinto: its list timestamps go with its objects.
