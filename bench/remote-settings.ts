@@ -2,8 +2,8 @@
  * Remote Settings benchmark (issue 5), on PostgreSQL:
  *   1. signs a collection of --records records (approval: push to the destination +
  *      canonical JSON + ECDSA P-384), and re-signs it (canonical JSON + signature only);
- *   2. polls the monitor changeset with --collections watched collections, and a full
- *      changeset of the big collection, with autocannon.
+ *   2. polls the monitor changeset with --collections watched collections, the big
+ *      collection's changeset with `_since` (empty) and in full, with autocannon.
  * Usage: node bench/remote-settings.ts [--records 10000] [--collections 1000] [--duration 10] [--connections 32]
  */
 import { generateKeyPairSync } from 'node:crypto';
@@ -78,8 +78,8 @@ async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
   return result;
 }
 
-async function poll(url: string, label: string): Promise<void> {
-  const result = await autocannon({ url, connections: Number(values.connections), duration: Number(values.duration) });
+async function poll(url: string, label: string, connections = Number(values.connections)): Promise<void> {
+  const result = await autocannon({ url, connections, duration: Number(values.duration) });
   const failures = result.non2xx + result.errors;
   console.log(`${label}: ${result.requests.average.toFixed(0)} requests/s (p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms${failures ? `, ${failures} failures` : ''})`);
 }
@@ -113,6 +113,8 @@ kinto.signer.ecdsa.private_key = ${writeKey(dir)}
     const address = await app.listen({ port: 0, host: '127.0.0.1' });
     await poll(`${address}/v1/buckets/monitor/collections/changes/changeset?_expected=0`, `monitor changeset (${COLLECTIONS + 1} entries)`);
     await poll(`${address}/v1/buckets/main/collections/big/changeset?_expected=0&_since=${Date.now() - 1000}`, 'collection changeset, _since (empty)');
+    // A client's first sync: every record, several MiB per answer (what a CDN miss costs).
+    await poll(`${address}/v1/buckets/main/collections/big/changeset?_expected=0`, `collection changeset, full (${RECORDS} records, 4 connections)`, 4);
     await poll(`${address}/v1/__broadcasts__`, '__broadcasts__');
     await app.close();
   } finally {

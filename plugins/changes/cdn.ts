@@ -36,8 +36,9 @@ export function changesetCacheHeaders(settings: Settings, bid: string, cid: stri
     const key = bust ? `${prefix}_minimum_expires_seconds` : `${prefix}_maximum_expires_seconds`;
     seconds = numberSetting(settings, key) ?? fallback;
   }
-  seconds ??= numberSetting(settings, `${bid}.record_cache_expires_seconds`) || null;
-  seconds ??= numberSetting(settings, 'record_cache_expires_seconds') || null;
+  // `??` and not `||`: a lifetime of 0 is a setting (no caching), not a missing one.
+  seconds ??= numberSetting(settings, `${bid}.record_cache_expires_seconds`);
+  seconds ??= numberSetting(settings, 'record_cache_expires_seconds');
   return seconds === null ? {} : cacheHeaders(seconds, true);
 }
 

@@ -13,7 +13,7 @@ import { denied, identify } from '../../core/http/identity.ts';
 import type { Settings } from '../../core/settings/load.ts';
 import { ReadonlyError, type Storage, type StoredObject } from '../../core/storage/types.ts';
 import { changesetCacheHeaders, oldSinceRedirect, orderedQuery, quotedExpectedRedirect, staleExpected } from './cdn.ts';
-import { CHANGES_COLLECTION, MONITOR_BUCKET, changeEntries, entriesTimestamp } from './monitored.ts';
+import { CHANGES_COLLECTION, MONITOR_BUCKET, changeEntries, entriesTimestamp, type ChangeEntry } from './monitored.ts';
 import { boundLimit, parseChangesetQuery, type ChangesetQuery } from './query.ts';
 
 export interface Changeset {
@@ -36,7 +36,11 @@ export async function monitorChangeset(
   query: ChangesetQuery,
   limit: number,
 ): Promise<Changeset> {
-  const entries = await changeEntries(backends.storage, backends.settings);
+  return monitorChangesetOf(await changeEntries(backends.storage, backends.settings), query, limit);
+}
+
+/** The monitor's changeset over given entries: the static export lists only those it publishes. */
+export function monitorChangesetOf(entries: ChangeEntry[], query: ChangesetQuery, limit: number): Changeset {
   const timestamp = entriesTimestamp(entries);
   const filters = sinceFilters(query);
   if (query.bucket !== null) filters.push(Filter.compare('eq', ['bucket'], query.bucket));

@@ -13,44 +13,58 @@ const registered = new WeakSet<KintoCore>();
 /** `kinto export-changesets [folder]`: the static read path (see static-export.ts). */
 export const EXPORT_COMMAND: PluginCommand = {
   name: 'export-changesets',
-  description: 'Write the watched changesets, the monitor changeset and __broadcasts__ as static files (folder or changes.static_export_path)',
+  description: 'Write the public watched changesets, the monitor changeset and __broadcasts__ as static files (folder or changes.static_export_path), removing stale ones',
   async run(argv, context) {
     const folder = argv[0] ?? context.config.settings.str('changes.static_export_path', '');
     if (!folder) {
       process.stderr.write('Usage: kinto export-changesets <folder> (or set changes.static_export_path)\n');
       return 2;
     }
-    const backends = await context.openBackends();
-    const summary = await exportStatic(backends.storage, context.config.settings, folder);
-    process.stdout.write(`${summary.collections} changesets and the monitor written to ${folder}\n`);
+    const { storage, permission } = await context.openBackends();
+    const summary = await exportStatic({ storage, permission, settings: context.config.settings }, folder);
+    const removed = summary.removed.length ? `, ${summary.removed.length} stale changesets removed` : '';
+    process.stdout.write(`${summary.collections} changesets and the monitor written to ${folder}${removed}\n`);
     return 0;
   },
 };
 
-/** Collections whose signature changed, or that were deleted, in committed events. */
-function resigned(events: ResourceEvent[]): Set<string> {
+/**
+ * Collections whose signature changed, or that were deleted, in committed events; null
+ * when nothing calls for an export. A deleted bucket exports nothing but lets the export
+ * remove its collections' files (the core sends no event for each of them).
+ */
+function resigned(events: ResourceEvent[]): Set<string> | null {
   const changed = new Set<string>();
+  let bucketDeleted = false;
   for (const event of events) {
+    if (event.payload.resource_name === 'bucket') {
+      bucketDeleted ||= event.payload.action === 'delete';
+      continue;
+    }
     for (const { new: current, old } of event.impacted) {
       const moved = event.payload.action === 'delete' || JSON.stringify(current?.signatures) !== JSON.stringify(old?.signatures);
       if (moved) changed.add(`${event.payload.bucket_id}/${current?.id ?? old?.id}`);
     }
   }
-  return changed;
+  return changed.size > 0 || bucketDeleted ? changed : null;
 }
 
-/** With `changes.static_export_path`, every new signature is exported once committed. */
+/**
+ * With `changes.static_export_path`, every new signature is exported once committed, and
+ * the file of a deleted collection removed (the export sweeps what it no longer publishes).
+ */
 function exportAfterSignatures(app: FastifyInstance, core: KintoCore): void {
   const folder = core.settings.str('changes.static_export_path', '');
   if (!folder) return;
   core.events.subscribe({
     phase: 'commit',
-    resources: ['collection'],
+    resources: ['collection', 'bucket'],
     async handle(events) {
       const changed = resigned(events);
-      if (changed.size === 0) return;
+      if (changed === null) return;
       try {
-        await exportStatic(core.storage, core.settings, folder, changed);
+        const backends = { storage: core.storage, permission: core.permission, settings: core.settings, authorizer: core.authorizer };
+        await exportStatic(backends, folder, changed);
       } catch (error) {
         // The write is committed: a failed export is logged, not turned into an error response.
         app.log.error({ err: error }, 'static export failed');

@@ -115,6 +115,27 @@ describe('collection changeset', () => {
     expect(await cacheControl('/buckets/blocklists/collections/addons/changeset?_expected=0')).toBe('max-age=180');
   });
 
+  it('honours a lifetime of 0 in the bucket and global fallbacks (expired, not unset)', async () => {
+    const base = '/buckets/blocklists/collections/certificates/changeset?_expected=0';
+    const expired = 'max-age=0, must-revalidate, no-cache, no-store';
+    const bucketZero = await changesWorld({ 'kinto.blocklists.record_cache_expires_seconds': '0', 'kinto.record_cache_expires_seconds': '180' });
+    try {
+      const response = await bucketZero.alice.get(base);
+      expect(response.headers['cache-control']).toBe(expired);
+      expect(response.headers.expires).toBeDefined();
+      await createCollection(bucketZero.alice, 'main', 'cfr');
+      expect((await bucketZero.alice.get('/buckets/main/collections/cfr/changeset?_expected=0')).headers['cache-control']).toBe('max-age=180');
+    } finally {
+      await bucketZero.app.close();
+    }
+    const globalZero = await changesWorld({ 'kinto.record_cache_expires_seconds': '0' });
+    try {
+      expect((await globalZero.alice.get(base)).headers['cache-control']).toBe(expired);
+    } finally {
+      await globalZero.app.close();
+    }
+  });
+
   it('answers 503 on backend errors and 409 when records change during the read', async () => {
     const { BackendError } = await import('../../../core/storage/types.ts');
     const spy = vi.spyOn(world.app.kinto.storage, 'get').mockRejectedValueOnce(new BackendError('down'));

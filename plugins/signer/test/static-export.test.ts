@@ -24,6 +24,11 @@ function staticGet(folder: string, url: string): string {
   return readFileSync(join(folder, url.split('?')[0]), 'utf8');
 }
 
+function exportWith(world: SignerWorld, folder: string) {
+  const { storage, permission, settings, authorizer } = world.app.kinto;
+  return exportStatic({ storage, permission, settings, authorizer }, folder);
+}
+
 async function publish(owner: Actor, cid: string, titles: string[]): Promise<void> {
   await owner.client.put(`/buckets/main-workspace/collections/${cid}`, {});
   for (const title of titles) await owner.client.post(`/buckets/main-workspace/collections/${cid}/records`, { data: { title } });
@@ -48,7 +53,7 @@ describe('static export', () => {
     await owner.client.put('/buckets/main-workspace', {});
     await publish(owner, 'cfr', ['a', 'é ❤']);
     await publish(owner, 'other', ['b']);
-    const summary = await exportStatic(world.app.kinto.storage, world.app.kinto.settings, folder);
+    const summary = await exportWith(world, folder);
     expect(summary.collections).toBe(2);
     for (const url of [
       '/v1/buckets/main/collections/cfr/changeset?_expected=0',
@@ -64,6 +69,32 @@ describe('static export', () => {
     const chain = staticGet(folder, new URL(signature.x5u).pathname);
     const leafKey = verifiedLeafKey(chain, fixtures.rootPem, signature.signer_id);
     expect(verifyWithKey(signedMessage(changeset.changes, changeset.timestamp), signature.signature, leafKey)).toBe(true);
+  });
+
+  it('exports the tombstones of a signed collection, newest first, as `_since` serves them', async () => {
+    world = await signerWorld(localSignerSettings(fixtures), SETTINGS);
+    owner = await world.actor('owner');
+    await owner.client.put('/buckets/main-workspace', {});
+    await publish(owner, 'cfr', ['a', 'b', 'c']);
+    await exportWith(world, folder);
+    const source = '/buckets/main-workspace/collections/cfr';
+    const [deleted] = (await owner.client.get(`${source}/records?title=b`)).json().data;
+    await expectStatus(owner.client.delete(`${source}/records/${deleted.id}`), 200);
+    await expectStatus(owner.client.patch(source, { data: { status: 'to-sign' } }), 200);
+    await exportWith(world, folder);
+
+    const path = '/v1/buckets/main/collections/cfr/changeset';
+    const exported = JSON.parse(staticGet(folder, path));
+    const tombstone = exported.changes.find((change: { id: string }) => change.id === deleted.id);
+    expect(tombstone).toEqual({ id: deleted.id, last_modified: expect.any(Number), deleted: true });
+    expect(exported.changes.filter((change: { deleted?: boolean }) => !change.deleted).map((c: { title: string }) => c.title).sort()).toEqual(['a', 'c']);
+    const stamps = exported.changes.map((change: { last_modified: number }) => change.last_modified);
+    expect(stamps).toEqual([...stamps].sort((x, y) => y - x));
+    expect(exported).toEqual((await world.anonymous.get(`${path}?_expected=0&_since=0`)).json());
+    // A client that merged the tombstone verifies the signature over the live records.
+    const signature = exported.metadata.signature;
+    const leafKey = verifiedLeafKey(staticGet(folder, new URL(signature.x5u).pathname), fixtures.rootPem, signature.signer_id);
+    expect(verifyWithKey(signedMessage(exported.changes, exported.timestamp), signature.signature, leafKey)).toBe(true);
   });
 
   it('re-exports after each signature with changes.static_export_path', async () => {
