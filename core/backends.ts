@@ -67,6 +67,7 @@ function driverFor(kind: Kind, plan: Plan, settings: Settings): SqlDriver {
     maxOverflow: settings.int(`${kind}_max_overflow`, 5),
     recycleSeconds: settings.int(`${kind}_pool_recycle`, -1),
     maxBacklog: settings.int(`${kind}_max_backlog`, -1),
+    preparedStatements: settings.bool(`${kind}_prepared_statements`, true),
     // Validated at start-up as a number of seconds; fractions allowed.
     connectionTimeoutMs: Math.round(Number(settings.str(`${kind}_pool_timeout`, '30')) * 1000),
   });

@@ -11,6 +11,8 @@ export interface PgOptions {
   recycleSeconds?: number;
   /** Requests allowed to wait for a connection; beyond, 503 at once (`max_backlog`; < 0: unlimited). */
   maxBacklog?: number;
+  /** Name repeated statements (see StatementNames); false behind a pooler that cannot keep them. */
+  preparedStatements?: boolean;
   /** Milliseconds to wait for a connection before failing (503). */
   connectionTimeoutMs?: number;
   statementTimeoutMs?: number;
@@ -67,12 +69,13 @@ export class PgDriver implements SqlDriver {
   readonly maxConnections: number;
   private readonly pool: pg.Pool;
   private readonly maxBacklog: number;
-  private readonly statements = new StatementNames();
+  private readonly statements: StatementNames;
 
   constructor(options: PgOptions) {
     const poolSize = options.poolSize ?? 25;
     this.maxConnections = poolSize + (options.maxOverflow ?? 5);
     this.maxBacklog = options.maxBacklog ?? -1;
+    this.statements = new StatementNames(options.preparedStatements === false ? 0 : 256);
     this.pool = new pg.Pool({
       connectionString: options.url,
       // Idle connections close after pg's 10 s: a quiet node holds none (many nodes share one server).

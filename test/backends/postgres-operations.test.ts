@@ -159,6 +159,22 @@ describe('pool settings', () => {
     }
   });
 
+  it('prepare repeated statements once per connection, unless storage_prepared_statements is off', async () => {
+    for (const [extra, expected] of [['', true], ['kinto.storage_prepared_statements = false', false]] as const) {
+      const app = await appOn(database.url, `kinto.storage_pool_size = 1\nkinto.storage_max_overflow = 0\n${extra}`);
+      try {
+        for (let i = 0; i < 5; i++) await app.kinto.storage.get('bucket', '', 'none');
+        const tx = await app.kinto.storage.begin();
+        const { client: connection } = (tx as unknown as { sql: { client: SqlClient } }).sql;
+        const prepared = await connection.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements');
+        await tx.rollback();
+        expect(prepared.rows.some((row) => row.statement.includes('FROM objects'))).toBe(expected);
+      } finally {
+        await app.close();
+      }
+    }
+  });
+
   it('replace connections older than pool_recycle seconds', async () => {
     const app = await appOn(database.url, 'kinto.storage_pool_size = 1\nkinto.storage_max_overflow = 0\nkinto.storage_pool_recycle = 1');
     const backendPid = async () => {

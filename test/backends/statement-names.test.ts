@@ -20,4 +20,9 @@ describe('prepared statement names', () => {
     expect(names.nameFor('b')).toBeDefined();
     expect(names.nameFor('c')).toBeUndefined();
   });
+
+  it('name nothing with a limit of 0 (prepared statements off)', () => {
+    const names = new StatementNames(0);
+    for (let i = 0; i < 5; i++) expect(names.nameFor('SELECT $1')).toBeUndefined();
+  });
 });

@@ -1,7 +1,7 @@
 /** Storage, cache and permission backends, and authentication (Kinto's names and defaults). */
 import { defineSettings, setting, type SettingSpec } from '../schema.ts';
 
-const { int, number, string, list, oneOf, native } = setting;
+const { int, number, bool, string, list, oneOf, native } = setting;
 
 /**
  * Engines accepted per backend: Kinto's module names and our short names. Keep in
@@ -32,20 +32,32 @@ function poolSettings<K extends string>(kind: K) {
   } as Record<`${K}_${'pool_size' | 'max_overflow' | 'pool_recycle' | 'pool_timeout' | 'max_backlog'}`, SettingSpec<number>>;
 }
 
+function statementSettings<K extends string>(kind: K) {
+  return {
+    [`${kind}_prepared_statements`]: bool({
+      default: true,
+      description: 'Prepare repeated statements once per connection (off behind PgBouncer in transaction mode before 1.21).',
+    }),
+  } as Record<`${K}_prepared_statements`, SettingSpec<boolean>>;
+}
+
 // The durable embedded engine (PGlite in ./data) is our default; Kinto's is memory.
 export const BACKEND_SETTINGS = defineSettings('', {
   storage_backend: oneOf(engines('storage'), { default: 'pglite', description: 'Storage engine.' }),
   storage_url: string({ description: 'postgresql://user:pass@host/db, or the data folder of the embedded engine.' }),
   ...poolSettings('storage'),
+  ...statementSettings('storage'),
   cache_backend: oneOf(engines('cache'), { default: 'pglite', description: 'Cache engine.' }),
   cache_url: string({ description: 'postgresql:// URL, or the data folder of the embedded engine.' }),
   cache_hosts: list({ description: 'memcached servers (host:port), Kinto memcached backend.' }),
   cache_prefix: string({ description: 'Prefix of every cache key.' }),
   cache_max_size_bytes: int({ default: 524288, min: 0, description: 'Size limit of the memory cache.' }),
   ...poolSettings('cache'),
+  ...statementSettings('cache'),
   permission_backend: oneOf(engines('permission'), { default: 'pglite', description: 'Permission engine.' }),
   permission_url: string({ description: 'postgresql:// URL, or the data folder of the embedded engine.' }),
   ...poolSettings('permission'),
+  ...statementSettings('permission'),
 });
 
 export const DEFAULT_AUTHORIZATION_POLICIES = [
