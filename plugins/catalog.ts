@@ -13,6 +13,7 @@ export const BUILTIN_PLUGINS: readonly CatalogEntry[] = [
   { name: 'prometheus', aliases: ['kinto.plugins.prometheus'], load: () => import('./prometheus/index.ts') },
   { name: 'history', aliases: ['kinto.plugins.history'], load: () => import('./history/index.ts') },
   { name: 'counters', aliases: ['kinto.plugins.counters'], load: () => import('./counters/index.ts') },
+  { name: 'quotas', aliases: ['kinto.plugins.quotas'], load: () => import('./quotas/index.ts') },
   { name: 'changes', aliases: ['kinto_changes', 'kinto_remote_settings.changes'], load: () => import('./changes/index.ts') },
   { name: 'signer', aliases: ['kinto_signer', 'kinto_remote_settings.signer'], load: () => import('./signer/index.ts') },
   { name: 'remote_settings', aliases: ['kinto_remote_settings'], load: () => import('./remote_settings/index.ts') },

@@ -12,7 +12,6 @@ export interface KnownPlugin {
 export const PLANNED_PLUGINS: readonly KnownPlugin[] = [
   { name: 'admin', aliases: ['kinto.plugins.admin'] },
   { name: 'openid', aliases: ['kinto.plugins.openid'] },
-  { name: 'quotas', aliases: ['kinto.plugins.quotas'] },
   { name: 'attachment', aliases: ['kinto_attachment'] },
   { name: 'elasticsearch', aliases: ['kinto_elasticsearch'] },
   { name: 'ldap', aliases: ['kinto_ldap'] },

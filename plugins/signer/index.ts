@@ -85,6 +85,27 @@ function subscribeWorkflow(core: KintoCore, state: SignerState): void {
   }, ['ReviewApproved']);
 }
 
+/**
+ * Regex settings apply to new collections: once a creation is committed (never for one
+ * rolled back), the collection joins the resource list and the capability lists it.
+ */
+function subscribeRegexExpansion(core: KintoCore, resources: SignedResources, listed: Record<string, unknown>[]): void {
+  core.events.subscribe({
+    phase: 'commit',
+    resources: ['collection'],
+    actions: ['create'],
+    async handle(events) {
+      let expanded = false;
+      for (const event of events) {
+        for (const { new: created } of event.impacted) {
+          if (created && resources.expandGlob(String(event.payload.bucket_id), String(created.id))) expanded = true;
+        }
+      }
+      if (expanded) listed.splice(0, listed.length, ...resources.exposed());
+    },
+  });
+}
+
 export async function registerSigner(app: FastifyInstance, core: KintoCore): Promise<void> {
   if (registered.has(core)) return;
   registered.add(core);
@@ -112,12 +133,9 @@ export async function registerSigner(app: FastifyInstance, core: KintoCore): Pro
     reviewEvents: reviewEventsOf(core),
     allowFloats: settings.globalBool('allow_floats', false),
     hardDelete: settings.globalBool('hard_delete_destination_on_source_deletion', false),
-    // Regex settings apply to new collections: the capability lists them from now on.
-    onCollectionCreated: (bid, cid) => {
-      if (resources.expandGlob(bid, cid)) capability.resources.splice(0, capability.resources.length, ...resources.exposed());
-    },
   };
   subscribeWorkflow(core, state);
+  if (resources.hasGlobs()) subscribeRegexExpansion(core, resources, capability.resources);
   core.heartbeats.add('signer', () => heartbeat(app, settings, signers));
   registerCertificateChains(app, chains);
   if (settings.globalBool('auto_create_resources', false)) await autoCreateResources(core, settings, resources);

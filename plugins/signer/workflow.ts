@@ -25,8 +25,6 @@ export interface SignerState {
   readonly reviewEvents: ReviewEvents;
   readonly allowFloats: boolean;
   readonly hardDelete: boolean;
-  /** Called when a collection is created (regex settings may now apply to it). */
-  readonly onCollectionCreated: (bid: string, cid: string) => void;
 }
 
 /** One request, as the listeners see it. */
@@ -141,8 +139,9 @@ async function onCollectionWritten(request: Request, event: ResourceEvent): Prom
   const bid = event.payload.bucket_id as string;
   for (const impacted of event.impacted) {
     const cid = String(impacted.new?.id);
-    if (event.payload.action === 'create') request.state.onCollectionCreated(bid, cid);
-    else checkNotManaged(request.state.resources, bid, cid);
+    // A created collection that a regex setting matches is picked as such here; it joins the
+    // resource list after commit only (subscribeRegexExpansion), so a rollback leaves no trace.
+    if (event.payload.action !== 'create') checkNotManaged(request.state.resources, bid, cid);
     const resource = request.state.resources.pick(bid, cid);
     if (!resource) continue;
     const change = { resource, bucketId: bid, userId: request.userId, principals: request.principals };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutographError, AutographSigner } from '../backends/autograph.ts';
-import { hawkHeader } from '../backends/hawk.ts';
+import { hawkHeader, hawkMac, hawkNormalizedString, hawkPayloadHash } from '../backends/hawk.ts';
 import { LocalEcdsaSigner, loadPrivateKey, loadPublicKey } from '../backends/local-ecdsa.ts';
 import { startFakeAutograph, type FakeAutograph } from './fake-autograph.ts';
 import { makeSignerFixtures, type SignerFixtures } from './fixtures.ts';
@@ -80,20 +80,43 @@ describe('Autograph signer', () => {
     await expect(signer().sign('x')).rejects.toThrow('Autograph answered 503');
     autograph.failWith = null;
   });
+});
 
-  it('builds Hawk headers as the Hawk 1 specification', () => {
-    const header = hawkHeader({
-      id: 'dh37fgj492je',
-      key: 'werxhqb98rpaxn39848xrunpaw3489ruxnpa98w4rxn',
-      method: 'POST',
-      url: new URL('http://example.com:8000/resource/1?b=1&a=2'),
-      contentType: 'text/plain',
-      payload: 'Thank you for flying Hawk',
-      timestamp: 1353832234,
-      nonce: 'j4h3g2',
-    });
-    // Hawk's documented payload hash of this example request.
-    expect(header).toContain('hash="Yi9LfIIFRtBEPt74PVmbTF/xVAwPn7ub15ePICfgnuY="');
+/** The worked examples of the Hawk specification (hueniverse/hawk README, protocol example). */
+describe('Hawk known answers', () => {
+  const example = {
+    id: 'dh37fgj492je',
+    key: 'werxhqb98rpaxn39848xrunpaw3489ruxnpa98w4rxn',
+    url: new URL('http://example.com:8000/resource/1?b=1&a=2'),
+    timestamp: 1353832234,
+    nonce: 'j4h3g2',
+    ext: 'some-app-ext-data',
+  };
+
+  it('normalizes the GET example and gets its MAC', () => {
+    const artifacts = {
+      ts: '1353832234', nonce: 'j4h3g2', method: 'GET', resource: '/resource/1?b=1&a=2',
+      host: 'example.com', port: '8000', hash: '', ext: 'some-app-ext-data',
+    };
+    expect(hawkNormalizedString(artifacts)).toBe('hawk.1.header\n1353832234\nj4h3g2\nGET\n/resource/1?b=1&a=2\nexample.com\n8000\n\nsome-app-ext-data\n');
+    expect(hawkMac(example.key, artifacts)).toBe('6R4rV5iE+NPoym+WwjeHzjAGXUtLNIxmo1vpMofpLAE=');
+    expect(hawkMac('another key', artifacts)).not.toBe('6R4rV5iE+NPoym+WwjeHzjAGXUtLNIxmo1vpMofpLAE=');
+  });
+
+  it('writes the header of the GET example', () => {
+    expect(hawkHeader({ ...example, method: 'GET' })).toBe(
+      'Hawk id="dh37fgj492je", ts="1353832234", nonce="j4h3g2", ext="some-app-ext-data", mac="6R4rV5iE+NPoym+WwjeHzjAGXUtLNIxmo1vpMofpLAE="',
+    );
+  });
+
+  it('writes the header of the POST example, payload hash included (what the Autograph client sends)', () => {
+    const header = hawkHeader({ ...example, method: 'POST', contentType: 'text/plain', payload: 'Thank you for flying Hawk' });
+    expect(header).toBe(
+      'Hawk id="dh37fgj492je", ts="1353832234", nonce="j4h3g2", hash="Yi9LfIIFRtBEPt74PVmbTF/xVAwPn7ub15ePICfgnuY=", ' +
+        'ext="some-app-ext-data", mac="aSe1DERmZuRl3pI36/9BdZmnErTw3sNzOOAUlfeKjVw="',
+    );
+    // Content-type parameters and case do not change the payload hash.
+    expect(hawkPayloadHash('Text/Plain; charset=utf-8', 'Thank you for flying Hawk')).toBe('Yi9LfIIFRtBEPt74PVmbTF/xVAwPn7ub15ePICfgnuY=');
   });
 });
 

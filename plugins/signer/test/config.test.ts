@@ -110,6 +110,32 @@ describe('capability and per-resource settings', () => {
     await world.app.close();
   });
 
+  it('lists a regex-matched collection only once its creation is committed', async () => {
+    const world = await signerWorld(localSignerSettings(fixtures), {
+      'kinto.signer.main-workspace.magic-(\\w+).to_review_enabled': 'true',
+    });
+    const owner = await world.actor('owner');
+    await expectStatus(owner.client.put('/buckets/main-workspace', {}), 201);
+    const sources = async () =>
+      ((await world.anonymous.get('/')).json().capabilities.signer.resources as { source: { collection: string | null } }[]).map((r) => r.source.collection);
+    // The signer refuses the second creation (unknown status) after the first one was seen: the batch rolls back.
+    const batch = await owner.client.post('/batch', {
+      defaults: { method: 'PUT' },
+      requests: [
+        { path: '/buckets/main-workspace/collections/magic-one', body: {} },
+        { path: '/buckets/main-workspace/collections/magic-two', body: { data: { status: 'bogus' } } },
+      ],
+    });
+    expect([batch.statusCode, batch.json().message]).toEqual([400, "Invalid status 'bogus'"]);
+    // A lone creation the signer refuses rolls back the same way.
+    await expectStatus(owner.client.put('/buckets/main-workspace/collections/magic-three', { data: { status: 'bogus' } }), 400);
+    await expectStatus(owner.client.get('/buckets/main-workspace/collections/magic-one'), 404);
+    expect(await sources()).toEqual([null]);
+    await expectStatus(owner.client.put('/buckets/main-workspace/collections/magic-one', {}), 201);
+    expect(await sources()).toEqual([null, 'magic-one']);
+    await world.app.close();
+  });
+
   it('creates the source buckets at start-up with auto_create_resources', async () => {
     const world = await signerWorld(localSignerSettings(fixtures), {
       'kinto.signer.resources': '/buckets/ws -> /buckets/pub\n /buckets/a/collections/b -> /buckets/c/collections/d',
