@@ -7,15 +7,25 @@
  * replacement waits for the interval again.
  */
 import type { FastifyInstance } from 'fastify';
+import type { Cache } from '../../core/cache/types.ts';
 import type { KintoCore } from '../../core/context.ts';
+import type { Settings } from '../../core/settings/load.ts';
+import type { Storage } from '../../core/storage/types.ts';
 import { monitoredTimestamps } from './monitored.ts';
+
+/** What the debounce reads: the watched timestamps and the cache every worker shares. */
+export interface BroadcastSource {
+  settings: Settings;
+  storage: Storage;
+  cache: Cache;
+}
 
 export const BROADCAST_ID = 'remote-settings/monitor_changes';
 export const PUBLISHED_KEY = `${BROADCAST_ID}/timestamp`;
 const DAY_SECONDS = 24 * 3600;
 
 /** The newest change, preview collections excluded (a review request must not wake clients). */
-async function currentTimestamp(core: KintoCore): Promise<number> {
+async function currentTimestamp(core: BroadcastSource): Promise<number> {
   let newest = 0;
   for (const { bucket, collection, timestamp } of await monitoredTimestamps(core.storage, core.settings)) {
     if (!`${bucket}/${collection}`.includes('-preview')) newest = Math.max(newest, timestamp);
@@ -31,7 +41,7 @@ function shouldPublish(current: number, published: number, now: number, interval
   return gapSeconds > intervalSeconds || ageSeconds > intervalSeconds;
 }
 
-async function replacePublished(core: KintoCore, published: number, value: number): Promise<number> {
+async function replacePublished(core: BroadcastSource, published: number, value: number): Promise<number> {
   const lock = `${PUBLISHED_KEY}/replaced/${published}`;
   if (await core.cache.add(lock, value, DAY_SECONDS)) {
     await core.cache.set(PUBLISHED_KEY, value, DAY_SECONDS);
@@ -42,7 +52,7 @@ async function replacePublished(core: KintoCore, published: number, value: numbe
   return typeof winner === 'number' ? winner : value;
 }
 
-export async function debouncedTimestamp(core: KintoCore, now = Date.now()): Promise<number> {
+export async function debouncedTimestamp(core: BroadcastSource, now = Date.now()): Promise<number> {
   const interval = core.settings.int('push_broadcast_min_debounce_interval_seconds', 300);
   const published = await core.cache.get(PUBLISHED_KEY);
   if (typeof published !== 'number') {
@@ -58,9 +68,11 @@ export async function debouncedTimestamp(core: KintoCore, now = Date.now()): Pro
   return replacePublished(core, published, current);
 }
 
+/** The body of `GET /v1/__broadcasts__`, also written as a file by the static export. */
+export async function broadcastsBody(core: BroadcastSource): Promise<{ broadcasts: Record<string, string>; code: number }> {
+  return { broadcasts: { [BROADCAST_ID]: `"${await debouncedTimestamp(core)}"` }, code: 200 };
+}
+
 export function registerBroadcasts(app: FastifyInstance, core: KintoCore): void {
-  app.get('/v1/__broadcasts__', async () => ({
-    broadcasts: { [BROADCAST_ID]: `"${await debouncedTimestamp(core)}"` },
-    code: 200,
-  }));
+  app.get('/v1/__broadcasts__', () => broadcastsBody(core));
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { KintoCore } from '../../core/context.ts';
 import type { ResourceEvent } from '../../core/events.ts';
 import { definePlugin, type PluginCommand } from '../../core/plugin.ts';
+import { addWarning } from '../../core/settings/load.ts';
 import { registerBroadcasts } from './broadcasts.ts';
 import { registerChangesets } from './changeset.ts';
 import { registerMonitorRecords } from './monitor-records.ts';
@@ -20,8 +21,9 @@ export const EXPORT_COMMAND: PluginCommand = {
       process.stderr.write('Usage: kinto export-changesets <folder> (or set changes.static_export_path)\n');
       return 2;
     }
-    const { storage, permission } = await context.openBackends();
-    const summary = await exportStatic({ storage, permission, settings: context.config.settings }, folder);
+    const { storage, permission, cache } = await context.openBackends();
+    // The server's cache and configuration: its debounced `__broadcasts__`, its signer's environment.
+    const summary = await exportStatic({ storage, permission, cache, settings: context.config.settings, config: context.config }, folder);
     const removed = summary.removed.length ? `, ${summary.removed.length} stale changesets removed` : '';
     process.stdout.write(`${summary.collections} changesets and the monitor written to ${folder}${removed}\n`);
     return 0;
@@ -63,8 +65,7 @@ function exportAfterSignatures(app: FastifyInstance, core: KintoCore): void {
       const changed = resigned(events);
       if (changed === null) return;
       try {
-        const backends = { storage: core.storage, permission: core.permission, settings: core.settings, authorizer: core.authorizer };
-        await exportStatic(backends, folder, changed);
+        await exportStatic(core, folder, changed);
       } catch (error) {
         // The write is committed: a failed export is logged, not turned into an error response.
         app.log.error({ err: error }, 'static export failed');
@@ -73,9 +74,26 @@ function exportAfterSignatures(app: FastifyInstance, core: KintoCore): void {
   });
 }
 
+/** Logged once at start-up (core/app.ts logs `config.warnings`). */
+export const PROCESS_CACHE_WARNING =
+  'changes: the cache is an in-process memory cache, so each process keeps its own __broadcasts__ debounce: ' +
+  'this is only correct for a single process (not `kinto start --workers N`, not several servers). ' +
+  'Set kinto.cache_backend = kinto.core.cache.postgresql (with a database user that may write the cache table) to share it.';
+
+/**
+ * The `__broadcasts__` debounce is shared through the cache; a memory one silently gives
+ * each worker or node its own, and Push is woken up more often than the interval allows.
+ * Plugins are not told how many workers run (core/cli/cluster.ts keeps the count), so any
+ * memory cache is warned about, including the one a read-only cache user falls back to.
+ */
+function warnAboutProcessCache(core: KintoCore): void {
+  if (core.cache.name === 'memory') addWarning(core.config, PROCESS_CACHE_WARNING);
+}
+
 export function registerChanges(app: FastifyInstance, core: KintoCore): void {
   if (registered.has(core)) return;
   registered.add(core);
+  warnAboutProcessCache(core);
   core.capabilities.add('changes', {
     description: 'Track modifications of records in Kinto and store the collection timestamps into a specific bucket and collection.',
     url: 'http://kinto.readthedocs.io/en/latest/tutorials/synchronisation.html#polling-for-remote-changes',

@@ -5,18 +5,24 @@
  * so that a plain web server or CDN serves the same bodies with no database at all.
  * Querystrings (`_expected`, `_since`) are for cache busting and are ignored by a static
  * server: it serves full changesets, tombstones included, which clients accept as well.
+ * Signer settings and `__broadcasts__` are resolved as the server resolves them
+ * (signer-chains.ts, broadcasts.ts), not re-derived from the INI file.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Authorizer, EVERYONE } from '../../core/auth/authorization.ts';
 import { defaultInheritanceTree } from '../../core/auth/inheritance.ts';
+import { MemoryCache } from '../../core/cache/memory.ts';
+import type { Cache } from '../../core/cache/types.ts';
 import { KintoError } from '../../core/errors.ts';
 import type { Permission } from '../../core/permission/types.ts';
-import type { Settings } from '../../core/settings/load.ts';
+import type { LoadedConfig, Settings } from '../../core/settings/load.ts';
 import type { Storage } from '../../core/storage/types.ts';
+import { broadcastsBody } from './broadcasts.ts';
 import { collectionChangeset, monitorChangesetOf, type Changeset } from './changeset.ts';
 import { CHANGES_COLLECTION, MONITOR_BUCKET, changeEntries, type ChangeEntry } from './monitored.ts';
 import { boundLimit, type ChangesetQuery } from './query.ts';
+import { servedChainFiles } from './signer-chains.ts';
 import { changesetPath, exportCertificateChains, removeStaleChangesets, writeAtomically } from './static-files.ts';
 
 const FULL: ChangesetQuery = { expected: '0', since: null, limit: null, bucket: null, collection: null };
@@ -27,12 +33,20 @@ const FULL: ChangesetQuery = { expected: '0', since: null, limit: null, bucket: 
  */
 const WITH_TOMBSTONES: ChangesetQuery = { ...FULL, since: 0 };
 
+/** What the export reads; a server's core has it all (the listener passes it whole). */
 export interface ExportBackends {
   storage: Storage;
   permission: Permission;
   settings: Settings;
   /** The server's (with its plugins' inheritance tree); the CLI builds one on the default tree. */
   authorizer?: Authorizer;
+  /**
+   * The cache `GET /v1/__broadcasts__` debounces in, so that the file holds the value the
+   * API serves. Without it, a fresh one: the newest timestamp, undebounced.
+   */
+  cache?: Cache;
+  /** Where the settings came from: the signer reads `KINTO_SIGNER_…` variables from its environment. */
+  config?: LoadedConfig;
 }
 
 export interface ExportSummary {
@@ -97,15 +111,24 @@ async function writeChangesets(storage: Storage, folder: string, entries: Change
   return written;
 }
 
-/** The monitor changeset and `__broadcasts__`, over the published entries only. */
-function writeMonitor(folder: string, published: ChangeEntry[], limit: number): string[] {
+/** The monitor changeset, over the published entries only. */
+function writeMonitor(folder: string, published: ChangeEntry[], limit: number): string {
   const { lastModified: _monitorHeader, ...monitor } = monitorChangesetOf([...published], FULL, limit);
   const monitorPath = changesetPath(folder, MONITOR_BUCKET, CHANGES_COLLECTION);
   writeAtomically(monitorPath, JSON.stringify(monitor));
-  const newest = published.filter((e) => !keyOf(e).includes('-preview')).reduce((max, e) => Math.max(max, e.last_modified), 0);
-  const broadcasts = join(folder, 'v1', '__broadcasts__');
-  writeAtomically(broadcasts, JSON.stringify({ broadcasts: { 'remote-settings/monitor_changes': `"${newest}"` }, code: 200 }));
-  return [monitorPath, broadcasts];
+  return monitorPath;
+}
+
+/**
+ * `__broadcasts__` as the API answers it now: the debounced value, read (or published)
+ * through the same shared cache, so that Push is not woken up by the export either.
+ */
+async function writeBroadcasts(backends: ExportBackends, folder: string): Promise<string> {
+  const { storage, settings } = backends;
+  const body = await broadcastsBody({ storage, settings, cache: backends.cache ?? new MemoryCache() });
+  const path = join(folder, 'v1', '__broadcasts__');
+  writeAtomically(path, JSON.stringify(body));
+  return path;
 }
 
 /**
@@ -120,8 +143,8 @@ export async function exportStatic(backends: ExportBackends, folder: string, onl
   const entries = await publicEntries(backends, await changeEntries(storage, settings));
   const { published, files } = await writeChangesets(storage, folder, entries, only, limit);
   const collections = files.length;
-  files.push(...exportCertificateChains(settings, folder));
-  files.push(...writeMonitor(folder, published, limit));
+  files.push(...exportCertificateChains(await servedChainFiles(backends), folder));
+  files.push(writeMonitor(folder, published, limit), await writeBroadcasts(backends, folder));
   // After the monitor: clients stop being pointed at a changeset before it disappears.
   const removed = removeStaleChangesets(folder, new Set(published.map(keyOf)), startedAt);
   return { collections, files, removed };

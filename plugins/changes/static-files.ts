@@ -3,9 +3,8 @@
  * it is written, and how the changesets of collections no longer published are removed
  * without touching anything the export did not write.
  */
-import { copyFileSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import type { Settings } from '../../core/settings/load.ts';
+import { lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CHANGES_COLLECTION, MONITOR_BUCKET } from './monitored.ts';
 
 /** Kinto ids: a name outside this set was not written by the export (and could be `..`). */
@@ -33,17 +32,12 @@ export function changesetPath(folder: string, bid: string, cid: string): string 
   return join(folder, 'v1', 'buckets', bid, 'collections', cid, 'changeset');
 }
 
-/** Certificate chains named by `signer[.…].ecdsa.certificate_chain`, served as `/v1/cert-chains/{file}`. */
-export function exportCertificateChains(settings: Settings, folder: string): string[] {
+/** Copies the chain files (by served name, see signer-chains.ts) to `/v1/cert-chains/{name}`. */
+export function exportCertificateChains(chains: ReadonlyMap<string, string>, folder: string): string[] {
   const written: string[] = [];
-  for (const key of settings.keys()) {
-    if (!/^signer\.(.+\.)?ecdsa\.certificate_chain$/.test(key)) continue;
-    const source = settings.str(key, '');
-    if (!source) continue;
-    const target = join(folder, 'v1', 'cert-chains', basename(source));
-    mkdirSync(dirname(target), { recursive: true });
-    copyFileSync(source, `${target}.tmp`);
-    renameSync(`${target}.tmp`, target);
+  for (const [name, source] of chains) {
+    const target = join(folder, 'v1', 'cert-chains', name);
+    writeAtomically(target, readFileSync(source));
     written.push(target);
   }
   return written;

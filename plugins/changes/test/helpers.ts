@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ALICE, client, makeApp, type Client } from '../../../test/helpers/app.ts';
+import { EXPORT_COMMAND } from '../index.ts';
 
 export const CHANGES_SETTINGS: Record<string, string> = {
   'kinto.includes': 'changes',
@@ -36,3 +37,10 @@ export async function createCollection(owner: Client, bid: string, cid: string):
 }
 
 export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** `kinto export-changesets <folder>`, given the app's configuration and backends as the CLI gives its own. */
+export function runExportCommand(app: FastifyInstance, folder: string): Promise<number | void> {
+  const kinto = app.kinto;
+  const context = { config: kinto.config, openBackends: async () => ({ storage: kinto.storage, permission: kinto.permission, cache: kinto.cache }) };
+  return Promise.resolve(EXPORT_COMMAND.run([folder], context));
+}

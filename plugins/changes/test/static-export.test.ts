@@ -4,10 +4,9 @@ import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Client } from '../../../test/helpers/app.ts';
-import { EXPORT_COMMAND } from '../index.ts';
 import { exportStatic, type ExportSummary } from '../static-export.ts';
 import { FRESH_FILE_MARGIN_MS } from '../static-files.ts';
-import { changesWorld, sleep, type ChangesWorld } from './helpers.ts';
+import { changesWorld, runExportCommand, sleep, type ChangesWorld } from './helpers.ts';
 
 const PUBLIC = { read: ['system.Everyone'] };
 const MONITOR = 'v1/buckets/monitor/collections/changes/changeset';
@@ -30,10 +29,11 @@ async function populate(alice: Client): Promise<void> {
   await alice.post('/buckets/main/collections/cfr/records', { data: { cid: 'cfr' } });
 }
 
+/** As the listener exports: with the server's core (its cache, configuration and authorizer). */
 function exportWith(app: FastifyInstance, folder: string, only?: ReadonlySet<string>): Promise<ExportSummary> {
-  const { storage, permission, settings, authorizer } = app.kinto;
-  return exportStatic({ storage, permission, settings, authorizer }, folder, only);
+  return exportStatic(app.kinto, folder, only);
 }
+
 
 const readJson = (folder: string, path: string) => JSON.parse(readFileSync(join(folder, path), 'utf8'));
 const monitored = (folder: string) => readJson(folder, MONITOR).changes.map((e: { bucket: string; collection: string }) => `${e.bucket}/${e.collection}`).sort();
@@ -71,7 +71,25 @@ describe('static export of public collections', () => {
     const monitor = readJson(folder, MONITOR);
     const newest = Math.max(...monitor.changes.map((e: { last_modified: number }) => e.last_modified));
     expect(monitor.timestamp).toBe(newest);
-    expect(readJson(folder, 'v1/__broadcasts__').broadcasts['remote-settings/monitor_changes']).toBe(`"${newest}"`);
+    expect(readJson(folder, 'v1/__broadcasts__')).toEqual((await world.anonymous.get('/__broadcasts__')).json());
+  });
+
+  it('writes the debounced `__broadcasts__` the API serves, not the newest change', async () => {
+    world = await changesWorld(SETTINGS);
+    await populate(world.alice);
+    const published = (await world.anonymous.get('/__broadcasts__')).json();
+    // Within the debounce interval: the API keeps answering the published value.
+    await world.alice.post('/buckets/main/collections/cfr/records', { data: { cid: 'newer' } });
+    const second = mkdtempSync(join(tmpdir(), 'kinto-export-'));
+    await exportWith(world.app, folder);
+    expect(await runExportCommand(world.app, second)).toBe(0);
+    const api = (await world.anonymous.get('/__broadcasts__')).json();
+    expect(api).toEqual(published);
+    expect(readJson(folder, 'v1/__broadcasts__')).toEqual(api);
+    expect(readJson(second, 'v1/__broadcasts__')).toEqual(api);
+    const served = Number(JSON.parse(api.broadcasts['remote-settings/monitor_changes']));
+    expect(readJson(folder, MONITOR).timestamp).toBeGreaterThan(served);
+    rmSync(second, { recursive: true, force: true });
   });
 
   it('publishes everything readable through `collection_read_principals`', async () => {
@@ -101,9 +119,7 @@ describe('static export of public collections', () => {
     await world.alice.patch('/buckets/main', { permissions: { read: [] } });
     const fresh = place(folder, changeset('main', 'fresh'));
 
-    const kinto = world.app.kinto;
-    const context = { config: { ...kinto.config, settings: kinto.settings }, openBackends: async () => ({ storage: kinto.storage, permission: kinto.permission, cache: kinto.cache }) };
-    expect(await EXPORT_COMMAND.run([folder], context as never)).toBe(0);
+    expect(await runExportCommand(world.app, folder)).toBe(0);
 
     for (const gone of [changeset('blocklists', 'addons'), changeset('main', 'cfr'), changeset('gone', 'old')]) {
       expect(existsSync(join(folder, gone)), gone).toBe(false);
