@@ -85,7 +85,8 @@ class Supervisor {
 
   async #reloadOnce(): Promise<void> {
     try {
-      loadCliConfig(this.#options.iniPath);
+      // The new configuration must hold for several processes too (start checked the first one).
+      assertSharedBackends(loadCliConfig(this.#options.iniPath).settings);
     } catch (error) {
       log(`reload aborted, the configuration is invalid: ${(error as Error).message}`);
       return;

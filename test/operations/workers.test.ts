@@ -117,6 +117,11 @@ describe('kinto start --workers 2', () => {
     await eventually(() => server.stderr().includes('reload aborted'), 'the reload to be refused');
     expect(childPids(server.pid).sort()).toEqual(before.sort());
     expect((await fetch(`${base}/`)).status).toBe(200);
+    // Valid for one process, not for several: a per-process cache is refused on reload as at start.
+    writeFileSync(iniPath, postgresIni(database.url).replace(/^kinto\.cache_backend = .*$/m, 'kinto.cache_backend = kinto.core.cache.memory'));
+    process.kill(server.pid, 'SIGHUP');
+    await eventually(() => server.stderr().includes('start --workers needs shared backends: cache_backend'), 'the memory cache to be refused');
+    expect(childPids(server.pid).sort()).toEqual(before.sort());
     writeFileSync(iniPath, postgresIni(database.url));
   });
 
