@@ -14,7 +14,6 @@ export const PLANNED_PLUGINS: readonly KnownPlugin[] = [
   { name: 'openid', aliases: ['kinto.plugins.openid'] },
   { name: 'attachment', aliases: ['kinto_attachment'] },
   { name: 'elasticsearch', aliases: ['kinto_elasticsearch'] },
-  { name: 'ldap', aliases: ['kinto_ldap'] },
   { name: 'fxa', aliases: ['kinto_fxa'] },
   { name: 'emailer', aliases: ['kinto_emailer'] },
 ];
