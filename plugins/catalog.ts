@@ -16,6 +16,7 @@ export const BUILTIN_PLUGINS: readonly CatalogEntry[] = [
   { name: 'quotas', aliases: ['kinto.plugins.quotas'], load: () => import('./quotas/index.ts') },
   { name: 'changes', aliases: ['kinto_changes', 'kinto_remote_settings.changes'], load: () => import('./changes/index.ts') },
   { name: 'signer', aliases: ['kinto_signer', 'kinto_remote_settings.signer'], load: () => import('./signer/index.ts') },
+  { name: 'openid', aliases: ['kinto.plugins.openid'], load: () => import('./openid/index.ts') },
   { name: 'ldap', aliases: ['kinto_ldap'], load: () => import('./ldap/index.ts') },
   { name: 'remote_settings', aliases: ['kinto_remote_settings'], load: () => import('./remote_settings/index.ts') },
 ];

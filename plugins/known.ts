@@ -11,7 +11,6 @@ export interface KnownPlugin {
 
 export const PLANNED_PLUGINS: readonly KnownPlugin[] = [
   { name: 'admin', aliases: ['kinto.plugins.admin'] },
-  { name: 'openid', aliases: ['kinto.plugins.openid'] },
   { name: 'attachment', aliases: ['kinto_attachment'] },
   { name: 'elasticsearch', aliases: ['kinto_elasticsearch'] },
   { name: 'fxa', aliases: ['kinto_fxa'] },
