@@ -13,6 +13,8 @@ export interface AuthenticationPolicy {
   authenticate(headers: Headers): Promise<string | null>;
   /** `WWW-Authenticate` challenge sent with 401 responses. */
   readonly challenge?: string;
+  /** Its OpenAPI 2.0 security definition in `/__api__` (Kinto's `expose_authentication_method`); basic when absent. */
+  readonly openapi?: Readonly<Record<string, unknown>>;
 }
 
 export type PolicyFactory = (name: string, settings: Settings) => AuthenticationPolicy;

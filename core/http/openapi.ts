@@ -64,7 +64,7 @@ export function registerOpenApi(app: FastifyInstance, core: KintoCore, routes: C
         host: url.host,
         basePath: '/v1',
         schemes: [url.protocol.replace(':', '')],
-        securityDefinitions: Object.fromEntries(core.policies.map((p) => [p.name, { type: 'basic' }])),
+        securityDefinitions: Object.fromEntries(core.policies.map((p) => [p.name, p.openapi ?? { type: 'basic' }])),
         paths,
       };
     }

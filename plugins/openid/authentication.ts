@@ -236,6 +236,11 @@ export function openIdPolicyFactory(verifiers: ReadonlyMap<string, OpenIdVerifie
   return (name): AuthenticationPolicy => {
     const verifier = verifiers.get(name);
     if (!verifier) throw new SettingsError(`multiauth.policy.${name} is not an OpenID policy of multiauth.policies`);
-    return { name, challenge: verifier.challenge, authenticate: (headers) => verifier.authenticate(headers) };
+    return {
+      name,
+      challenge: verifier.challenge,
+      openapi: { type: 'oauth2', authorizationUrl: verifier.metadata.authorization_endpoint },
+      authenticate: (headers) => verifier.authenticate(headers),
+    };
   };
 }

@@ -81,6 +81,11 @@ describe('openid: capability and login endpoints', () => {
     });
   });
 
+  it('documents the policy as OAuth 2 in /__api__, as Kinto exposes it', async () => {
+    const document = (await get(app, '/v1/__api__')).json();
+    expect(document.securityDefinitions.op).toEqual({ type: 'oauth2', authorizationUrl: `${provider.issuer}/auth` });
+  });
+
   it('redirects the login to the authorization endpoint with a state remembered in the cache', async () => {
     const response = await get(app, `/v1/openid/op/login?callback=${encodeURIComponent(CALLBACK)}&scope=openid&prompt=none`);
     expect(response.statusCode).toBe(307);
