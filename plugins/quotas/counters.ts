@@ -30,8 +30,7 @@ export function objectSize(object: JsonObject | StoredObject | undefined): numbe
   return object ? jsonSize(object as JsonObject) : 0;
 }
 
-export async function readBucketInfo(storage: Storage, bid: string): Promise<BucketInfo> {
-  const found = await storage.get(QUOTA_RESOURCE, bucketUri(bid), BUCKET_INFO);
+function toBucketInfo(found: StoredObject | null | undefined): BucketInfo {
   return {
     collection_count: Number(found?.collection_count ?? 0),
     record_count: Number(found?.record_count ?? 0),
@@ -39,9 +38,37 @@ export async function readBucketInfo(storage: Storage, bid: string): Promise<Buc
   };
 }
 
-export async function readCollectionInfo(storage: Storage, bid: string, cid: string): Promise<CollectionInfo> {
-  const found = await storage.get(QUOTA_RESOURCE, collectionUri(bid, cid), COLLECTION_INFO);
+function toCollectionInfo(found: StoredObject | null | undefined): CollectionInfo {
   return { record_count: Number(found?.record_count ?? 0), storage_size: Number(found?.storage_size ?? 0) };
+}
+
+const collectionInfoRef = (bid: string, cid: string) => ({ resource: QUOTA_RESOURCE, parentId: collectionUri(bid, cid), id: COLLECTION_INFO });
+
+/** A bucket's counters and those of some of its collections, in one read. */
+export async function readInfos(
+  storage: Storage,
+  bid: string,
+  cids: readonly string[],
+): Promise<{ bucket: BucketInfo; collections: CollectionInfo[] }> {
+  const refs = [{ resource: QUOTA_RESOURCE, parentId: bucketUri(bid), id: BUCKET_INFO }, ...cids.map((cid) => collectionInfoRef(bid, cid))];
+  const [bucket, ...collections] = await storage.getMany(refs);
+  return { bucket: toBucketInfo(bucket), collections: collections.map(toCollectionInfo) };
+}
+
+export async function readBucketInfo(storage: Storage, bid: string): Promise<BucketInfo> {
+  return (await readInfos(storage, bid, [])).bucket;
+}
+
+/**
+ * Takes the bucket's counters lock (held until commit) before its counters are read: two
+ * requests writing in one bucket would otherwise both read, then one overwrite the other.
+ */
+export async function lockBucketInfo(storage: Storage, bid: string): Promise<void> {
+  await storage.get(QUOTA_RESOURCE, bucketUri(bid), BUCKET_INFO, { forUpdate: true });
+}
+
+export async function readCollectionInfo(storage: Storage, bid: string, cid: string): Promise<CollectionInfo> {
+  return (await readInfos(storage, bid, [cid])).collections[0];
 }
 
 export async function saveBucketInfo(storage: Storage, bid: string, info: BucketInfo): Promise<void> {
@@ -82,8 +109,7 @@ export async function sumBucket(
 export async function recountBucket(storage: Storage, bid: string): Promise<BucketInfo | null> {
   const bucket = await storage.get('bucket', '', bid);
   if (!bucket) return null;
-  const collections = await storage.list('collection', bucketUri(bid));
-  const infos = new Map<string, CollectionInfo>();
-  for (const collection of collections) infos.set(collection.id, await readCollectionInfo(storage, bid, collection.id));
-  return sumBucket(storage, bucket, infos);
+  const ids = (await storage.list('collection', bucketUri(bid))).map((collection) => collection.id);
+  const { collections } = await readInfos(storage, bid, ids);
+  return sumBucket(storage, bucket, new Map(ids.map((id, i) => [id, collections[i]])));
 }

@@ -10,8 +10,8 @@ import type { JsonObject } from '../../core/filters/ast.ts';
 import type { Settings } from '../../core/settings/load.ts';
 import {
   objectSize,
-  readBucketInfo,
-  readCollectionInfo,
+  lockBucketInfo,
+  readInfos,
   recountBucket,
   saveBucketInfo,
   saveCollectionInfo,
@@ -115,6 +115,7 @@ function checkObjectSizes(settings: Settings, scope: Scope): void {
 
 async function applyScope(event: ResourceEvent, scope: Scope, storage: TransactionScope['storage'], settings: Settings): Promise<void> {
   const { action, resource_name: resource } = event.payload;
+  await lockBucketInfo(storage, scope.bid);
   if (resource === 'collection' && action === 'delete') {
     // The collection's records and its counters are gone already: recount the bucket.
     const recounted = await recountBucket(storage, scope.bid);
@@ -122,8 +123,10 @@ async function applyScope(event: ResourceEvent, scope: Scope, storage: Transacti
     return;
   }
   if (action !== 'delete') checkObjectSizes(settings, scope);
-  const bucket = await readBucketInfo(storage, scope.bid);
-  const collection = scope.cid === null ? { record_count: 0, storage_size: 0 } : await readCollectionInfo(storage, scope.bid, scope.cid);
+  // The bucket's and the collection's counters in one read, under the bucket's lock.
+  const infos = await readInfos(storage, scope.bid, scope.cid === null ? [] : [scope.cid]);
+  const { bucket } = infos;
+  const collection = infos.collections[0] ?? { record_count: 0, storage_size: 0 };
   for (const change of scope.changes) applyChange(resource, action, change, bucket, collection);
   if (action !== 'delete') checkLimits(settings, scope, bucket, collection);
   await saveBucketInfo(storage, scope.bid, bucket);

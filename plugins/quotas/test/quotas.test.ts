@@ -179,6 +179,14 @@ describe('kinto rebuild-quotas', () => {
       await alice.put('/buckets/b');
       await alice.put('/buckets/b/collections/c');
       for (const id of ['r1', 'r2', 'r3']) await alice.put(`${RECORDS}/${id}`, { data: { id } });
+      // Concurrent writers in two collections of one bucket: the bucket's counters lose none.
+      await alice.put('/buckets/b/collections/d');
+      const writes = Array.from({ length: 12 }, (_, i) => alice.put(`/buckets/b/collections/${i % 2 ? 'c' : 'd'}/records/w${i}`, { data: {} }));
+      expect((await Promise.all(writes)).map((r) => r.statusCode)).toEqual(Array(12).fill(201));
+      expect((await readBucketInfo(server.kinto.storage, 'b')).record_count).toBe(15);
+      await alice.delete('/buckets/b/collections/d');
+      await alice.delete(`${RECORDS}?id=w1`);
+      for (let i = 3; i < 12; i += 2) await alice.delete(`${RECORDS}/w${i}`);
       const counted = {
         bucket: await readBucketInfo(server.kinto.storage, 'b'),
         collection: await readCollectionInfo(server.kinto.storage, 'b', 'c'),
