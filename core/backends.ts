@@ -185,8 +185,10 @@ export async function adaptToReadOnlyUser(
     adapted = { ...backends, cache: new MemoryCache({ prefix: settings.str('cache_prefix', '') }) };
     warn('The cache database user may not write the cache table: using an in-process memory cache instead.');
   }
-  if (settings.bool('readonly', false)) return { settings, backends: adapted };
-  warn(`The ${kinds.join(' and ')} database user may only read: starting in readonly mode (set kinto.readonly = true to say so).`);
+  // A cache alone is replaced; writes need the storage and permission tables.
+  const readers = kinds.filter((kind) => kind !== 'cache');
+  if (!readers.length || settings.bool('readonly', false)) return { settings, backends: adapted };
+  warn(`The ${readers.join(' and ')} database user may only read: starting in readonly mode (set kinto.readonly = true to say so).`);
   return { settings: new Settings({ ...settings.toJSON(), readonly: true }), backends: adapted };
 }
 

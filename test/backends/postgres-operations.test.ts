@@ -98,6 +98,23 @@ describe('a read-only database user', () => {
       await app.close();
     }
   });
+
+  it('keeps writing when only the cache table is read-only: the cache alone becomes a memory one', async () => {
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    await admin.query(`GRANT INSERT, UPDATE, DELETE ON objects, timestamps, access_control_entries, user_principals TO ${role}`);
+    await admin.end();
+    const loaded = loadConfig({ iniText: iniFor(database.url.replace('postgres@', `${role}@`)), env: {} });
+    const app = await buildApp(loaded);
+    try {
+      expect(app.kinto.settings.bool('readonly')).toBe(false);
+      expect(loaded.warnings.join('\n')).toMatch(/in-process memory cache/);
+      expect(loaded.warnings.join('\n')).not.toMatch(/starting in readonly mode/);
+      expect((await client(app, ALICE).put('/buckets/b/collections/c/records/written', { data: {} })).statusCode).toBe(201);
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 describe('connection pool exhausted', () => {
