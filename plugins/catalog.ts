@@ -18,5 +18,7 @@ export const BUILTIN_PLUGINS: readonly CatalogEntry[] = [
   { name: 'signer', aliases: ['kinto_signer', 'kinto_remote_settings.signer'], load: () => import('./signer/index.ts') },
   { name: 'openid', aliases: ['kinto.plugins.openid'], load: () => import('./openid/index.ts') },
   { name: 'ldap', aliases: ['kinto_ldap'], load: () => import('./ldap/index.ts') },
+  { name: 'elasticsearch', aliases: ['kinto_elasticsearch'], load: () => import('./elasticsearch/index.ts') },
+  { name: 'fxa', aliases: ['kinto_fxa'], load: () => import('./fxa/index.ts') },
   { name: 'remote_settings', aliases: ['kinto_remote_settings'], load: () => import('./remote_settings/index.ts') },
 ];

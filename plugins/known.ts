@@ -12,8 +12,6 @@ export interface KnownPlugin {
 export const PLANNED_PLUGINS: readonly KnownPlugin[] = [
   { name: 'admin', aliases: ['kinto.plugins.admin'] },
   { name: 'attachment', aliases: ['kinto_attachment'] },
-  { name: 'elasticsearch', aliases: ['kinto_elasticsearch'] },
-  { name: 'fxa', aliases: ['kinto_fxa'] },
   { name: 'emailer', aliases: ['kinto_emailer'] },
 ];
 

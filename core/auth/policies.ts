@@ -11,6 +11,8 @@ export type Headers = Record<string, string | string[] | undefined>;
 export interface AuthenticationPolicy {
   readonly name: string;
   authenticate(headers: Headers): Promise<string | null>;
+  /** Principals the user has besides its id (kinto-fxa's account-wide `fxa:<uid>`); `id` is unprefixed. */
+  principals?(id: string): readonly string[];
   /** `WWW-Authenticate` challenge sent with 401 responses. */
   readonly challenge?: string;
   /** Its OpenAPI 2.0 security definition in `/__api__` (Kinto's `expose_authentication_method`); basic when absent. */

@@ -5,18 +5,25 @@ import { KintoError, MESSAGES } from '../errors.ts';
 import type { Permission } from '../permission/types.ts';
 
 const ANONYMOUS: Identity = Object.freeze({ userId: null, principals: Object.freeze([EVERYONE]) });
-const resolved = new WeakMap<FastifyRequest, Promise<{ userId: string | null; policy: string | null }>>();
+interface Authenticated {
+  userId: string | null;
+  policy: string | null;
+  /** Principals the winning policy adds besides the user id. */
+  extra: readonly string[];
+}
+
+const resolved = new WeakMap<FastifyRequest, Promise<Authenticated>>();
 
 /** Runs the authentication policies in order; the first that recognises the request wins. */
-export function authenticate(core: KintoCore, request: FastifyRequest): Promise<{ userId: string | null; policy: string | null }> {
+export function authenticate(core: KintoCore, request: FastifyRequest): Promise<Authenticated> {
   let pending = resolved.get(request);
   if (!pending) {
     pending = (async () => {
       for (const policy of core.policies) {
         const id = await policy.authenticate(request.headers);
-        if (id !== null) return { userId: `${policy.name}:${id}`, policy: policy.name };
+        if (id !== null) return { userId: `${policy.name}:${id}`, policy: policy.name, extra: policy.principals?.(id) ?? [] };
       }
-      return { userId: null, policy: null };
+      return { userId: null, policy: null, extra: [] };
     })();
     resolved.set(request, pending);
   }
@@ -25,10 +32,10 @@ export function authenticate(core: KintoCore, request: FastifyRequest): Promise<
 
 /** The caller's principals: user id, system principals and the groups it belongs to. */
 export async function identify(core: KintoCore, request: FastifyRequest, permission: Permission): Promise<Identity> {
-  const { userId } = await authenticate(core, request);
+  const { userId, extra } = await authenticate(core, request);
   if (userId === null) return ANONYMOUS;
   const groups = await permission.getUserPrincipals(userId);
-  return { userId, principals: [...new Set([userId, EVERYONE, AUTHENTICATED, ...groups])] };
+  return { userId, principals: [...new Set([userId, EVERYONE, AUTHENTICATED, ...extra, ...groups])] };
 }
 
 /** 401 for anonymous callers (with the policies' challenges), 403 otherwise. */

@@ -14,7 +14,7 @@ import { parsePreconditions } from './preconditions.ts';
 import { readAheadObjectGet } from './read-ahead.ts';
 import { pluralDelete, pluralGet } from './plural.ts';
 
-type Handler = (call: ResourceCall) => Promise<ResourceResult>;
+export type Handler = (call: ResourceCall) => Promise<ResourceResult>;
 
 const PLURAL: Record<string, Handler> = { GET: pluralGet, HEAD: pluralGet, POST: pluralPost, DELETE: pluralDelete };
 const OBJECT: Record<string, Handler> = { GET: objectGet, HEAD: objectGet, PUT: objectPut, PATCH: objectPatch, DELETE: objectDelete };
@@ -69,7 +69,7 @@ export function registerResource(app: FastifyInstance, core: KintoCore, definiti
         if (!handler || !methodEnabled(core, endpoint, definition.name, request.method)) throw methodNotAllowed();
         const readonly = !WRITE_METHODS.has(request.method);
         const result = await inUnitOfWork(core, { readonly }, (uow) =>
-          serve(core, definition, request, uow, handler),
+          serveResource(core, definition, request, uow, handler),
         );
         return send(reply, result, request.method === 'HEAD');
       },
@@ -77,25 +77,41 @@ export function registerResource(app: FastifyInstance, core: KintoCore, definiti
   }
 }
 
-async function serve(
+/** A resource call made on behalf of another route (a plugin writing a record as the user). */
+export interface CallOverride {
+  readonly method: string;
+  readonly params: PathParams;
+  readonly body: unknown;
+  /** The event `uri` (the record's, not the plugin route's). */
+  readonly requestUri: string;
+}
+
+/**
+ * The whole resource protocol for one request: identity, authorization, parents,
+ * preconditions, then the handler. `override` lets a plugin route (attachments) run a
+ * record PATCH or PUT with the caller's identity and headers but its own body.
+ */
+export async function serveResource(
   core: KintoCore,
   definition: ResourceDefinition,
   request: FastifyRequest,
   uow: UnitOfWork,
   handler: Handler,
+  override?: CallOverride,
 ): Promise<ResourceResult> {
-  await readAheadObjectGet(core, definition, request, uow);
+  const method = override?.method ?? request.method;
+  if (!override) await readAheadObjectGet(core, definition, request, uow);
   const identity: Identity = await identify(core, request, uow.permission);
   const info: RequestInfo = {
-    method: request.method,
-    body: request.body,
+    method,
+    body: override ? override.body : request.body,
     headers: request.headers,
     userId: identity.userId,
     principals: identity.principals,
     uow,
     settings: core.settings,
   };
-  const raw = request.params as PathParams;
+  const raw = override?.params ?? (request.params as PathParams);
   const params = definition.resolveParams ? await definition.resolveParams(raw, info) : raw;
   const access = definition.authorize
     ? await definition.authorize(params, info)
@@ -106,17 +122,17 @@ async function serve(
   const parents = definition.loadParents ? await definition.loadParents({ ...base, parentId }) : {};
   // Cornice validates headers before the view: a bad one is a 400 even on a missing object.
   parsePreconditions(request.headers);
-  if (request.method === 'PATCH') responseBehavior(request.headers);
+  if (method === 'PATCH') responseBehavior(request.headers);
   const call: ResourceCall = {
     ...base,
-    method: request.method,
+    method,
     definition,
     query: request.query as ResourceCall['query'],
     headers: request.headers,
-    body: request.body,
-    bodyKind: bodyKind(request),
+    body: info.body,
+    bodyKind: override ? 'json' : bodyKind(request),
     cache: core.cache,
-    requestUri: apiPath(request),
+    requestUri: override?.requestUri ?? apiPath(request),
     absoluteUrl: (pathWithQuery) => absoluteUrl(core.settings, request, pathWithQuery),
     sharedIds: access.sharedIds,
     parents,

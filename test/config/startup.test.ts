@@ -117,7 +117,7 @@ describe('a Remote Settings configuration', () => {
 
 describe('injected backends', () => {
   it('leave the configuration checks in place', async () => {
-    const config = loadConfig({ iniText: `${BASE_INI}kinto.includes = kinto_fxa\n`, env: {} });
-    await expect(buildApp(config, { backends: memoryBackends() })).rejects.toThrow("plugin 'kinto_fxa' is not available yet");
+    const config = loadConfig({ iniText: `${BASE_INI}kinto.includes = kinto_emailer\n`, env: {} });
+    await expect(buildApp(config, { backends: memoryBackends() })).rejects.toThrow("plugin 'kinto_emailer' is not available yet");
   });
 });
