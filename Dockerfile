@@ -37,7 +37,10 @@ COPY plugins ./plugins
 COPY dist ./dist
 RUN VERSION_COMMIT="${VERSION_COMMIT}" VERSION_BUILD="${VERSION_BUILD}" node dist/write-version.ts /app/version.json
 
-# Files stay owned by root: the app user can read them, not change them.
+# Files stay owned by root: the app user can read them, not change them; it writes only
+# the attachments (kinto_attachment's base_path in dist/kinto.ini), kept in a volume.
+RUN mkdir -p /app/attachments && chown 10001:10001 /app/attachments
+VOLUME /app/attachments
 USER 10001
 
 EXPOSE 8888

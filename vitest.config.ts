@@ -9,6 +9,8 @@ const HTTP_SUITES = [
   // Remote Settings: the monitor's one-query read and concurrent approvals depend on the backend.
   'plugins/changes/test/**/*.test.ts',
   'plugins/signer/test/end-to-end.test.ts',
+  // Attachments: file links are found by filters on the storage backend.
+  'plugins/attachment/test/local.test.ts',
 ];
 
 export default defineConfig({

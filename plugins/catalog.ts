@@ -20,5 +20,6 @@ export const BUILTIN_PLUGINS: readonly CatalogEntry[] = [
   { name: 'ldap', aliases: ['kinto_ldap'], load: () => import('./ldap/index.ts') },
   { name: 'elasticsearch', aliases: ['kinto_elasticsearch'], load: () => import('./elasticsearch/index.ts') },
   { name: 'fxa', aliases: ['kinto_fxa'], load: () => import('./fxa/index.ts') },
+  { name: 'attachment', aliases: ['kinto_attachment'], load: () => import('./attachment/index.ts') },
   { name: 'remote_settings', aliases: ['kinto_remote_settings'], load: () => import('./remote_settings/index.ts') },
 ];

@@ -11,7 +11,6 @@ export interface KnownPlugin {
 
 export const PLANNED_PLUGINS: readonly KnownPlugin[] = [
   { name: 'admin', aliases: ['kinto.plugins.admin'] },
-  { name: 'attachment', aliases: ['kinto_attachment'] },
   { name: 'emailer', aliases: ['kinto_emailer'] },
 ];
 
