@@ -42,7 +42,7 @@ export function parseJsonBody(text: string): unknown {
 }
 
 /** PostgreSQL's jsonb cannot hold U+0000: refuse it up front, whatever the backend. */
-function assertNoNul(value: unknown): void {
+export function assertNoNul(value: unknown): void {
   const stack: unknown[] = [value];
   while (stack.length) {
     const node = stack.pop();

@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import type {} from '@fastify/multipart';
 import { badRequest, invalidParameters, KintoError } from '../../core/errors.ts';
+import { assertNoNul } from '../../core/http/content.ts';
 import { isPlainObject } from '../../core/resource/call.ts';
 import type { JsonObject } from '../../core/filters/ast.ts';
 
@@ -58,11 +59,15 @@ async function receiveFile(stream: NodeJS.ReadableStream, path: string, limit: n
 }
 
 function parseJsonField(name: string, text: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     throw badRequest(`body: ${name} is not valid JSON (${(error as Error).message})`);
   }
+  // What the record endpoint refuses in a JSON body (no database can store U+0000).
+  assertNoNul(value);
+  return value;
 }
 
 /** A parser failure (truncated body, too many parts...) is the client's: 400, as kinto-attachment's ValueError. */

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KintoCore } from '../../core/context.ts';
 import { badRequest, invalidParameters, methodNotAllowed } from '../../core/errors.ts';
+import { assertNoNul } from '../../core/http/content.ts';
 import type { JsonObject } from '../../core/filters/ast.ts';
 import type { ResourceResult } from '../../core/resource/call.ts';
 import { objectPatch, objectPut } from '../../core/resource/object.ts';
@@ -121,6 +122,8 @@ export async function postAttachment(ctx: AttachmentContext, request: FastifyReq
   let metadata: AttachmentMetadata;
   try {
     const upload = checkUpload(form, options, ctx.config);
+    // Part headers (file name, type) reach the record too: no U+0000 in them either.
+    assertNoNul([upload.filename, upload.partMimetype]);
     const stored = await storeUpload(ctx, params, upload, options);
     metadata = stored.metadata;
     const body: JsonObject = { data: { ...(form.data ?? {}), attachment: metadata } };

@@ -122,6 +122,38 @@ describe('attachment: upload to local disk', () => {
     expect(record.data.attachment).toEqual(first);
   });
 
+  it('serialises concurrent uploads to one record: the last one wins, no stray file remains', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => upload(app, { attachment: { filename: `v${i}.txt`, content: `version ${i}` } })),
+    );
+    expect(responses.map((r) => r.statusCode).sort()).toEqual([200, 200, 200, 200, 200, 201]);
+    const record = (await app.inject({ method: 'GET', url: RECORD, headers: ALICE })).json();
+    expect(storedFiles()).toEqual([record.data.attachment.location.replace('https://cdn.example.com/', '')]);
+  });
+
+  it('answers mangled forms with 4xx Kinto errors, never a 500 (fuzzed)', async () => {
+    const { formBody } = await import('./helpers.ts');
+    const valid = await formBody({ attachment: PNG, data: '{"title": "x"}', permissions: '{"read": []}' });
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 150; round += 1) {
+      const bytes = Buffer.from(valid.payload);
+      const mutated = random(3) === 0 ? bytes.subarray(0, random(bytes.length)) : bytes;
+      for (let flips = random(6); flips >= 0; flips -= 1) mutated[random(mutated.length)] = random(256);
+      const response = await app.inject({
+        method: 'POST',
+        url: `/v1/buckets/b/collections/c/records/f${round}/attachment`,
+        payload: mutated,
+        headers: { ...ALICE, ...valid.headers },
+      });
+      expect(response.statusCode, response.body).toBeLessThan(500);
+      if (response.statusCode >= 400) expect(response.json()).toHaveProperty('errno');
+    }
+  });
+
   it('forbids editing the attachment metadata through the record, but not the other fields', async () => {
     await upload(app, { attachment: PNG });
     const edited = await app.inject({ method: 'PATCH', url: RECORD, payload: { data: { attachment: { size: 1 } } }, headers: ALICE });
