@@ -112,9 +112,10 @@ export class LdapAuthenticator {
 
 /** `LDAPBasicAuthAuthenticationPolicy`: Basic auth; user ids are the username as typed. */
 export function ldapPolicyFactory(authenticator: LdapAuthenticator): PolicyFactory {
-  return (name): AuthenticationPolicy => ({
+  return (name, settings): AuthenticationPolicy => ({
     name,
-    challenge: 'Basic realm="Realm"',
+    // kinto-ldap's `multiauth.policy.<name>.realm`, shown by browsers in their login prompt.
+    challenge: `Basic realm="${settings.str(`multiauth.policy.${name}.realm`, 'Realm').replace(/["\\]/g, '')}"`,
     async authenticate(headers) {
       const credentials = basicCredentials(headers);
       if (!credentials || PYRAMID_RESERVED.has(credentials.username)) return null;

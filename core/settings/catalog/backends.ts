@@ -104,6 +104,6 @@ export const POLICY_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   'kinto.plugins.accounts.AccountsPolicy': [],
   'kinto.plugins.accounts.authentication.AccountsAuthenticationPolicy': [],
   'kinto.plugins.openid.OpenIDConnectPolicy': OPENID_OPTIONS,
-  'kinto_ldap.authentication.LDAPBasicAuthAuthenticationPolicy': [],
+  'kinto_ldap.authentication.LDAPBasicAuthAuthenticationPolicy': ['realm'],
   'kinto_fxa.authentication.FxAOAuthAuthenticationPolicy': [],
 };

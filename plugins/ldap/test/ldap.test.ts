@@ -190,6 +190,14 @@ describe('ldap: configuration', () => {
     }
   });
 
+  it('challenges with multiauth.policy.<name>.realm', async () => {
+    const app = await makeLdapApp(slapd.url, { 'multiauth.policy.ldap.realm': 'Mozilla LDAP' });
+    expect(app.kinto.config.warnings).toEqual([]);
+    const response = await client(app).put('/buckets/alice', {});
+    expect(response.headers['www-authenticate']).toEqual(['Basic realm="Mozilla LDAP"']);
+    await app.close();
+  });
+
   it('stops the server when ldap.filters has no {mail}', async () => {
     const bad = (filters: string) => buildApp(loadConfig({ iniText: ldapIni(slapd.url, { 'ldap.filters': filters }), env: {} }));
     await expect(bad('(uid=alice)')).rejects.toThrow("ldap.filters should take a 'mail' argument, got: '(uid=alice)'");
