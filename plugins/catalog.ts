@@ -6,6 +6,7 @@ export interface CatalogEntry {
 }
 
 export const BUILTIN_PLUGINS: readonly CatalogEntry[] = [
+  { name: 'admin', aliases: ['kinto.plugins.admin'], load: () => import('./admin/index.ts') },
   { name: 'accounts', aliases: ['kinto.plugins.accounts'], load: () => import('./accounts/index.ts') },
   { name: 'default_bucket', aliases: ['kinto.plugins.default_bucket'], load: () => import('./default_bucket/index.ts') },
   { name: 'flush', aliases: ['kinto.plugins.flush'], load: () => import('./flush/index.ts') },

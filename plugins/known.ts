@@ -10,7 +10,10 @@ export interface KnownPlugin {
 }
 
 export const PLANNED_PLUGINS: readonly KnownPlugin[] = [
-  { name: 'admin', aliases: ['kinto.plugins.admin'] },
+  // Mozilla's deployments also load these (kinto-dist, Remote Settings).
+  { name: 'slack', aliases: ['kinto_slack'] },
+  { name: 'megaphone', aliases: ['kinto_megaphone'] },
+  { name: 'amo', aliases: ['kinto_amo'] },
   { name: 'emailer', aliases: ['kinto_emailer'] },
 ];
 

@@ -89,8 +89,8 @@ describe('plugins that cannot be loaded', () => {
   });
 
   it('names an unknown plugin, package or file', async () => {
-    expect(await startError(withLines('kinto.includes = kinto_slack'))).toBe(
-      `kinto.includes: unknown plugin 'kinto_slack' (neither shipped with this server nor an installed npm package); ${hint}`,
+    expect(await startError(withLines('kinto.includes = kinto_pyramid_thing'))).toBe(
+      `kinto.includes: unknown plugin 'kinto_pyramid_thing' (neither shipped with this server nor an installed npm package); ${hint}`,
     );
     const missing = join(scratch, 'missing-plugin.ts');
     expect(await startError(withLines(`kinto.includes = ${missing}`))).toBe(

@@ -54,7 +54,6 @@ export const FEATURE_SETTINGS = defineSettings('', {
   root_cache_expires_seconds: seconds('Cache duration of the hello view in readonly mode', 86400),
   bucket_create_principals: list({ default: ['system.Authenticated'], description: 'Who may create buckets.' }),
   permissions_read_principals: list({ default: ['system.Everyone'], description: 'Who may read /permissions.' }),
-  admin_assets_path: optionalString({ description: 'Folder of the Kinto Admin build (admin plugin).' }),
   event_listeners: list({ description: 'Event listeners (Python modules in Kinto).' }),
   metrics_matchdict_fields: list({
     default: ['bucket_id', 'collection_id', 'group_id', 'record_id'],
