@@ -44,6 +44,16 @@ async function ping(store: FileStore, extensions: ReadonlySet<string>, readonly:
   }
 }
 
+/**
+ * A base URL given as a path (`/attachments/`) gets the public origin (`http_host`, with
+ * `http_scheme`, default https) when one is configured: locations written in records and the
+ * capability then point at the public host, as every other URL the server writes.
+ */
+export function withPublicOrigin(url: string | null, scheme: string, host: string): string | null {
+  if (!url || !url.startsWith('/') || url.startsWith('//') || !host) return url;
+  return `${scheme || 'https'}://${host}${url}`;
+}
+
 function registerRoute(app: FastifyInstance, ctx: AttachmentContext): void {
   // Multipart only on this route: everywhere else a form is still a 415.
   app.register(async (scope) => {
@@ -65,7 +75,15 @@ export default definePlugin({
   settings: ATTACHMENT_SETTINGS,
   register(app, core, settings) {
     const { store, defaultBaseUrl } = createFileStore(settings);
-    const config = readAttachmentConfig({ ...settings, base_url: settings.base_url || defaultBaseUrl }, core.settings);
+    const publicOrigin = (url: string | null) => withPublicOrigin(url, core.settings.str('http_scheme', ''), core.settings.str('http_host', ''));
+    const config = readAttachmentConfig(
+      {
+        ...settings,
+        base_url: publicOrigin(settings.base_url || defaultBaseUrl) ?? '',
+        'extra.base_url': publicOrigin(settings['extra.base_url']),
+      },
+      core.settings,
+    );
     const ctx: AttachmentContext = {
       core,
       config,

@@ -260,6 +260,20 @@ describe('attachment: naming and per-resource settings', () => {
 });
 
 describe('attachment: modes and configuration', () => {
+  it('writes locations and the capability with the public origin (http_host) when base_url is a path', async () => {
+    app = await makeApp({
+      'attachment.base_path': basePath,
+      'attachment.base_url': '/attachments/',
+      'attachment.randomize': 'false',
+      'kinto.http_host': 'settings.example.org',
+    });
+    await createCollection(app);
+    const response = await upload(app, { attachment: { filename: 'a.txt', content: 'x' } });
+    expect(response.json().location).toBe('https://settings.example.org/attachments/a.txt');
+    const hello = (await app.inject({ method: 'GET', url: '/v1/' })).json();
+    expect(hello.capabilities.attachments.base_url).toBe('https://settings.example.org/attachments/');
+  });
+
   it('refuses writes in readonly mode and reports a healthy heartbeat without writing', async () => {
     app = await makeApp({ 'attachment.base_path': basePath, 'kinto.readonly': 'true' });
     expect((await upload(app, { attachment: PNG })).statusCode).toBe(405);
