@@ -39,16 +39,62 @@ export function basicCredentials(headers: Headers): { username: string; password
   return { username: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
+/**
+ * A bounded map from the exact `Authorization` value to the user id it gave: the HMAC and
+ * the base64 decoding ran on every request of a client that sends the same header each
+ * time. Least recently used entries go first; the values are digests, never passwords.
+ */
+export class DigestCache {
+  private readonly entries = new Map<string, string>();
+  private readonly limit: number;
+  /** Longer headers are not kept (memory stays bounded by `limit` × this). */
+  private readonly maxKeyLength: number;
+
+  constructor(limit = 1000, maxKeyLength = 1024) {
+    this.limit = limit;
+    this.maxKeyLength = maxKeyLength;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): string | undefined {
+    const value = this.entries.get(key);
+    if (value !== undefined) {
+      // Re-inserted: a Map iterates in insertion order, so the first key is the least recent.
+      this.entries.delete(key);
+      this.entries.set(key, value);
+    }
+    return value;
+  }
+
+  set(key: string, value: string): void {
+    if (key.length > this.maxKeyLength || this.limit <= 0) return;
+    this.entries.delete(key);
+    if (this.entries.size >= this.limit) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(key, value);
+  }
+}
+
 /** Kinto's BasicAuth: any user/password pair is an identity, hashed with `userid_hmac_secret`. */
 export const basicAuthPolicy: PolicyFactory = (name, settings) => {
   const secret = settings.str('userid_hmac_secret', '');
+  const digests = new DigestCache();
   return {
     name,
     challenge: 'Basic realm="Realm"',
     async authenticate(headers) {
+      const raw = headers.authorization;
+      const header = Array.isArray(raw) ? raw[0] : raw;
+      const known = header === undefined ? undefined : digests.get(header);
+      if (known !== undefined) return known;
       const credentials = basicCredentials(headers);
       if (!credentials || !credentials.username) return null;
-      return hmacDigest(secret, `${credentials.username}:${credentials.password}`);
+      const digest = hmacDigest(secret, `${credentials.username}:${credentials.password}`);
+      // `credentials` came from `header`: the same header always gives the same digest.
+      digests.set(header as string, digest);
+      return digest;
     },
   };
 };
