@@ -23,4 +23,5 @@ export const BUILTIN_PLUGINS: readonly CatalogEntry[] = [
   { name: 'fxa', aliases: ['kinto_fxa'], load: () => import('./fxa/index.ts') },
   { name: 'attachment', aliases: ['kinto_attachment'], load: () => import('./attachment/index.ts') },
   { name: 'remote_settings', aliases: ['kinto_remote_settings'], load: () => import('./remote_settings/index.ts') },
+  { name: 'emailer', aliases: ['kinto_emailer'], load: () => import('./emailer/index.ts') },
 ];

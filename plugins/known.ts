@@ -14,7 +14,6 @@ export const PLANNED_PLUGINS: readonly KnownPlugin[] = [
   { name: 'slack', aliases: ['kinto_slack'] },
   { name: 'megaphone', aliases: ['kinto_megaphone'] },
   { name: 'amo', aliases: ['kinto_amo'] },
-  { name: 'emailer', aliases: ['kinto_emailer'] },
 ];
 
 /** Setting name prefixes (unprefixed; a full name for single settings) read by each plugin. */

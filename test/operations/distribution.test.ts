@@ -181,7 +181,7 @@ describe('dist/kinto.ini', () => {
     expect(included.length).toBeGreaterThanOrEqual(4);
     for (const entry of included) expect(shipped, entry).toContain(entry);
     const text = readFileSync(join(ROOT, 'dist/kinto.ini'), 'utf8');
-    for (const other of ['kinto_emailer', 'kinto_elasticsearch', 'kinto_fxa']) expect(text).toMatch(new RegExp(`#\\s+${other}`));
+    for (const other of ['kinto_elasticsearch', 'kinto_fxa', 'kinto_ldap']) expect(text).toMatch(new RegExp(`#\\s+${other}`));
   });
 });
 
@@ -249,7 +249,7 @@ describe('the image’s start command, run here', () => {
       const declared = JSON.parse(readFileSync(join(ROOT, 'dist/version.json'), 'utf8'));
       expect(version).toEqual({ ...declared, commit: 'abc1234', build: 'https://ci.example/build/7' });
       const hello = (await (await fetch(`${base}/`)).json()) as { capabilities: Record<string, unknown>; config: { path: string } };
-      expect(Object.keys(hello.capabilities)).toEqual(expect.arrayContaining(['accounts', 'history', 'attachments', 'admin']));
+      expect(Object.keys(hello.capabilities)).toEqual(expect.arrayContaining(['accounts', 'history', 'attachments', 'admin', 'emailer']));
       expect(hello.config.path).toBe(join(app, 'dist/kinto.ini'));
       expect(await (await fetch(`${base}/__heartbeat__`)).json()).toMatchObject({ storage: true, permission: true, cache: true, attachments: true });
       expect(childPids(server.pid!)).toHaveLength(Number(env.WEB_CONCURRENCY));
