@@ -22,6 +22,7 @@ export const BUILTIN_PLUGINS: readonly CatalogEntry[] = [
   { name: 'elasticsearch', aliases: ['kinto_elasticsearch'], load: () => import('./elasticsearch/index.ts') },
   { name: 'fxa', aliases: ['kinto_fxa'], load: () => import('./fxa/index.ts') },
   { name: 'attachment', aliases: ['kinto_attachment'], load: () => import('./attachment/index.ts') },
+  { name: 'slack', aliases: ['kinto_slack'], load: () => import('./slack/index.ts') },
   { name: 'remote_settings', aliases: ['kinto_remote_settings'], load: () => import('./remote_settings/index.ts') },
   { name: 'emailer', aliases: ['kinto_emailer'], load: () => import('./emailer/index.ts') },
 ];

@@ -11,7 +11,6 @@ export interface KnownPlugin {
 
 export const PLANNED_PLUGINS: readonly KnownPlugin[] = [
   // Mozilla's deployments also load these (kinto-dist, Remote Settings).
-  { name: 'slack', aliases: ['kinto_slack'] },
   { name: 'megaphone', aliases: ['kinto_megaphone'] },
   { name: 'amo', aliases: ['kinto_amo'] },
 ];
@@ -33,6 +32,7 @@ export const PLUGIN_NAMESPACES: Readonly<Record<string, readonly string[]>> = {
   ldap: ['ldap.'],
   fxa: ['fxa-oauth.'],
   emailer: ['mail.'],
+  slack: ['slack.'],
 };
 
 /** The known plugins whose namespaces hold `key`. */

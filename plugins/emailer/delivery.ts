@@ -9,12 +9,17 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ImpactedObject } from '../../core/events.ts';
 import type { Settings } from '../../core/settings/load.ts';
 import { absoluteUrl } from '../../core/http/urls.ts';
-import type { Mailer } from './mailer.ts';
-import type { MailMessage, RequestInfo } from './notifications.ts';
+import type { RequestInfo } from './notifications.ts';
 
-interface Pending {
-  messages: MailMessage[];
+interface Pending<M> {
+  messages: M[];
   released: boolean;
+}
+
+/** Where an outbox's messages go (SMTP, a Slack webhook), and how logs name them. */
+export interface Sender<M> {
+  send(message: M): Promise<void>;
+  describe(message: M): object;
 }
 
 interface Log {
@@ -27,19 +32,19 @@ interface Log {
  * committed transaction, whose impacted objects are those the transaction phase saw: they
  * lead back to the transaction's messages.
  */
-export class Outbox {
-  private readonly byTransaction = new WeakMap<object, Pending>();
-  private readonly byImpacted = new WeakMap<ImpactedObject, Pending>();
+export class Outbox<M> {
+  private readonly byTransaction = new WeakMap<object, Pending<M>>();
+  private readonly byImpacted = new WeakMap<ImpactedObject, Pending<M>>();
   private queue: Promise<void> = Promise.resolve();
-  private readonly mailer: Mailer;
+  private readonly sender: Sender<M>;
   private readonly log: Log;
 
-  constructor(mailer: Mailer, log: Log) {
-    this.mailer = mailer;
+  constructor(sender: Sender<M>, log: Log) {
+    this.sender = sender;
     this.log = log;
   }
 
-  private pendingOf(transaction: object): Pending {
+  private pendingOf(transaction: object): Pending<M> {
     let pending = this.byTransaction.get(transaction);
     if (!pending) {
       pending = { messages: [], released: false };
@@ -54,7 +59,7 @@ export class Outbox {
     for (const object of impacted) this.byImpacted.set(object, pending);
   }
 
-  add(transaction: object, messages: readonly MailMessage[]): void {
+  add(transaction: object, messages: readonly M[]): void {
     this.pendingOf(transaction).messages.push(...messages);
   }
 
@@ -69,11 +74,11 @@ export class Outbox {
   }
 
   /** One message at a time, in order, as kinto-emailer sends them; the request does not wait. */
-  private sendInBackground(message: MailMessage): void {
+  private sendInBackground(message: M): void {
     this.queue = this.queue.then(() =>
-      this.mailer.send(message).then(
-        () => this.log.debug({ recipients: message.recipients, subject: message.subject }, 'kinto-emailer notification sent'),
-        (error: unknown) => this.log.error({ err: error, recipients: message.recipients }, 'Could not send notifications'),
+      this.sender.send(message).then(
+        () => this.log.debug(this.sender.describe(message), 'notification sent'),
+        (error: unknown) => this.log.error({ err: error, ...this.sender.describe(message) }, 'Could not send notifications'),
       ),
     );
   }

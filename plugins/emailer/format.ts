@@ -16,7 +16,11 @@ type Context = Readonly<Record<string, unknown>>;
 /** Marks a field Python could not resolve. */
 const MISSING = Symbol('missing');
 
-export function formatTemplate(template: string, context: Context): string {
+/**
+ * `missing: 'empty'` renders unknown names as '' (kinto-slack's `format_map(defaultdict(str, …))`);
+ * the default keeps them as written (kinto-emailer).
+ */
+export function formatTemplate(template: string, context: Context, missing: 'keep' | 'empty' = 'keep'): string {
   let output = '';
   let index = 0;
   while (index < template.length) {
@@ -32,7 +36,7 @@ export function formatTemplate(template: string, context: Context): string {
         continue;
       }
       const end = fieldEnd(template, index + 1);
-      output += replaceField(template.slice(index + 1, end), context);
+      output += replaceField(template.slice(index + 1, end), context, missing);
       index = end + 1;
     } else {
       output += char;
@@ -56,11 +60,11 @@ function fieldEnd(template: string, start: number): number {
   throw new TemplateError("Single '{' encountered in format string");
 }
 
-function replaceField(field: string, context: Context): string {
+function replaceField(field: string, context: Context, missing: 'keep' | 'empty'): string {
   const { name, conversion, spec: rawSpec } = splitField(field);
-  const spec = rawSpec.includes('{') ? formatTemplate(rawSpec, context) : rawSpec;
+  const spec = rawSpec.includes('{') ? formatTemplate(rawSpec, context, missing) : rawSpec;
   const value = resolve(name, context);
-  if (value === MISSING) return `{${field}}`;
+  if (value === MISSING) return missing === 'empty' ? '' : `{${field}}`;
   if (conversion === 'r' || conversion === 'a') return applySpec(pyRepr(value), spec);
   if (conversion !== null && conversion !== 's') throw new TemplateError(`Unknown conversion specifier ${conversion}`);
   return applySpec(conversion === 's' ? pyStr(value) : value, spec);

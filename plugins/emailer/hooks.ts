@@ -92,10 +92,10 @@ export function isHook(value: unknown): value is Hook {
  * context is met; `^...` is a regular expression matched at the start (`re.match`).
  * Throws `SyntaxError` for a pattern JavaScript cannot compile.
  */
-export function hookMatches(hook: Hook, context: Readonly<Record<string, unknown>>): boolean {
+export function hookMatches(hook: object, context: Readonly<Record<string, unknown>>): boolean {
   return FILTERS.every((field) => {
     if (!(field in hook) || !(field in context)) return true;
-    const expected = hook[field];
+    const expected = (hook as Record<string, unknown>)[field];
     const actual = context[field];
     if (typeof expected !== 'string' || typeof actual !== 'string') return expected === actual;
     if (!expected.startsWith('^')) return expected === actual;

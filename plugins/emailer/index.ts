@@ -24,7 +24,7 @@ import { SEND_EMAIL_COMMAND } from './cli.ts';
 import { Outbox, RequestScope } from './delivery.ts';
 import { validationListener } from './hooks.ts';
 import { debugMailer, smtpMailer, type Mailer } from './mailer.ts';
-import { buildMessages, type NotificationSource } from './notifications.ts';
+import { buildMessages, type MailMessage, type NotificationSource } from './notifications.ts';
 
 export const KINTO_EMAILER_VERSION = '4.0.0';
 
@@ -68,7 +68,7 @@ function smtpLogger(app: FastifyInstance) {
 }
 
 /** The settings templates may show (`{settings[project_name]}`): never secrets. */
-function exposedSettings(core: KintoCore): Record<string, string> {
+export function exposedSettings(core: KintoCore): Record<string, string> {
   const exposed: Record<string, string> = {
     project_name: core.settings.str('project_name', 'kinto'),
     project_version: core.settings.str('project_version', '') || core.version,
@@ -83,7 +83,7 @@ const RESOURCE_CHANGED = 'kinto.core.events.ResourceChanged';
 const REVIEW_EVENTS = ['ReviewRequested', 'ReviewApproved', 'ReviewRejected'] as const;
 const reviewEventName = (type: string) => `kinto_remote_settings.signer.events.${type}`;
 
-function subscribeNotifications(app: FastifyInstance, core: KintoCore, outbox: Outbox): void {
+function subscribeNotifications(app: FastifyInstance, core: KintoCore, outbox: Outbox<MailMessage>): void {
   const requests = new RequestScope(app, core.settings);
   const settings = exposedSettings(core);
   const warn = (details: object, message: string) => app.log.warn(details, message);
@@ -123,7 +123,7 @@ function logMailer(app: FastifyInstance, settings: EmailerSettings): void {
   if (settings.debug_mailer) app.log.info(`Debug mailer: notifications are written to '${settings.top_level_directory}', not sent.`);
 }
 
-const outboxes = new WeakMap<KintoCore, Outbox>();
+const outboxes = new WeakMap<KintoCore, Outbox<MailMessage>>();
 
 /** Resolves once the notifications handed over so far were sent or failed (tests, shutdown). */
 export async function notificationsSettled(core: KintoCore): Promise<void> {
@@ -138,7 +138,8 @@ export default definePlugin({
   register(app, core, settings) {
     logMailer(app, settings);
     const mailer = createMailer(settings, app);
-    const outbox = new Outbox(mailer, { error: (d, m) => app.log.error(d, m), debug: (d, m) => app.log.debug(d, m) });
+    const sender = { send: (m: MailMessage) => mailer.send(m), describe: (m: MailMessage) => ({ recipients: m.recipients, subject: m.subject }) };
+    const outbox = new Outbox(sender, { error: (d, m) => app.log.error(d, m), debug: (d, m) => app.log.debug(d, m) });
     outboxes.set(core, outbox);
     core.capabilities.add('emailer', {
       description: 'Provide emailing capabilities to the server.',

@@ -83,8 +83,8 @@ describe('plugins that cannot be loaded', () => {
   const hint = 'remove it from kinto.includes, or list it in kinto.ignored_includes to start without it';
 
   it('names a plugin this server does not ship yet', async () => {
-    expect(await startError(withLines('kinto.includes = kinto_slack'))).toBe(
-      `kinto.includes: plugin 'kinto_slack' is not available yet in this server; ${hint}`,
+    expect(await startError(withLines('kinto.includes = kinto_megaphone'))).toBe(
+      `kinto.includes: plugin 'kinto_megaphone' is not available yet in this server; ${hint}`,
     );
   });
 

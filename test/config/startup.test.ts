@@ -14,8 +14,8 @@ function memoryBackends() {
 }
 
 // Left out: kinto_remote_settings needs a signer (Autograph), kinto_emailer would write the
-// fixture's debug mails to ./mail, kinto_slack is not shipped.
-const NOT_SHIPPED_RS = 'kinto_emailer kinto_slack kinto_remote_settings';
+// fixture's debug mails to ./mail.
+const NOT_SHIPPED_RS = 'kinto_emailer kinto_remote_settings';
 
 describe('the INI of the test helpers', () => {
   it('loads without warnings and advertises basic auth, schemas and the permissions endpoint', async () => {
@@ -110,7 +110,7 @@ describe('a Remote Settings configuration', () => {
 
 describe('injected backends', () => {
   it('leave the configuration checks in place', async () => {
-    const config = loadConfig({ iniText: `${BASE_INI}kinto.includes = kinto_slack\n`, env: {} });
-    await expect(buildApp(config, { backends: memoryBackends() })).rejects.toThrow("plugin 'kinto_slack' is not available yet");
+    const config = loadConfig({ iniText: `${BASE_INI}kinto.includes = kinto_megaphone\n`, env: {} });
+    await expect(buildApp(config, { backends: memoryBackends() })).rejects.toThrow("plugin 'kinto_megaphone' is not available yet");
   });
 });

@@ -249,7 +249,7 @@ describe('the image’s start command, run here', () => {
       const declared = JSON.parse(readFileSync(join(ROOT, 'dist/version.json'), 'utf8'));
       expect(version).toEqual({ ...declared, commit: 'abc1234', build: 'https://ci.example/build/7' });
       const hello = (await (await fetch(`${base}/`)).json()) as { capabilities: Record<string, unknown>; config: { path: string } };
-      expect(Object.keys(hello.capabilities)).toEqual(expect.arrayContaining(['accounts', 'history', 'attachments', 'admin', 'emailer']));
+      expect(Object.keys(hello.capabilities)).toEqual(expect.arrayContaining(['accounts', 'history', 'attachments', 'admin', 'emailer', 'slack']));
       expect(hello.config.path).toBe(join(app, 'dist/kinto.ini'));
       expect(await (await fetch(`${base}/__heartbeat__`)).json()).toMatchObject({ storage: true, permission: true, cache: true, attachments: true });
       expect(childPids(server.pid!)).toHaveLength(Number(env.WEB_CONCURRENCY));
