@@ -104,7 +104,13 @@ kinto.experimental_permissions_endpoint = true
 # Plugins (by short name or by Kinto's Python name)
 kinto.includes = kinto.plugins.default_bucket
                  kinto.plugins.accounts
-#                kinto.plugins.flush
+#                kinto.plugins.flush            (development only: POST /__flush__ erases everything)
+#                kinto.plugins.history          (/buckets/{id}/history)
+#                kinto.plugins.admin            (the Kinto Admin at /v1/admin/, with kinto.admin_assets_path)
+#                kinto_attachment               (files: kinto.attachment.base_path, or kinto.attachment.aws.*)
+#                kinto_remote_settings          (signer and changes feed: kinto.signer.*)
+#                kinto.plugins.quotas kinto_elasticsearch kinto_emailer kinto_slack kinto_ldap kinto_fxa
+#                kinto.plugins.openid kinto.plugins.statsd kinto.plugins.prometheus (see the README)
 
 # Backends. embedded = PostgreSQL compiled into the server (PGlite), stored in a folder:
 # nothing to install, one process only. For several workers or servers use PostgreSQL,
