@@ -26,6 +26,19 @@ export async function makeApp(extraIni = '', env: Record<string, string> = {}): 
   return app;
 }
 
+/** An `[app:main]` section on the memory backends with these settings; an empty value removes a default. */
+export function appIni(settings: Record<string, string>): string {
+  const all: Record<string, string> = {
+    'kinto.bucket_create_principals': 'system.Authenticated',
+    'kinto.storage_backend': 'kinto.core.storage.memory',
+    'kinto.permission_backend': 'kinto.core.permission.memory',
+    'kinto.cache_backend': 'kinto.core.cache.memory',
+    ...settings,
+  };
+  const lines = Object.entries(all).filter(([, value]) => value !== '');
+  return `[app:main]\nuse = egg:kinto\n${lines.map(([key, value]) => `${key} = ${value}`).join('\n')}\n`;
+}
+
 export function basic(user: string, password = 'secret'): Record<string, string> {
   return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
 }

@@ -1,25 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../../core/app.ts';
 import { loadConfig } from '../../../core/settings/load.ts';
-import { basic } from '../../../test/helpers/app.ts';
+import { appIni, basic } from '../../../test/helpers/app.ts';
 import { testBackends } from '../../../test/helpers/test-backends.ts';
 
 export const ALICE = basic('alice', 'secret');
 export const BOB = basic('bob', 'secret');
 
 export function attachmentIni(settings: Record<string, string>): string {
-  const all: Record<string, string> = {
+  return appIni({
     'kinto.userid_hmac_secret': 'attachment-test',
     'kinto.includes': 'kinto_attachment',
     'multiauth.policies': 'basicauth',
-    'kinto.bucket_create_principals': 'system.Authenticated',
-    'kinto.storage_backend': 'kinto.core.storage.memory',
-    'kinto.permission_backend': 'kinto.core.permission.memory',
-    'kinto.cache_backend': 'kinto.core.cache.memory',
     ...settings,
-  };
-  const lines = Object.entries(all).filter(([, value]) => value !== '');
-  return `[app:main]\nuse = egg:kinto\n${lines.map(([key, value]) => `${key} = ${value}`).join('\n')}\n`;
+  });
 }
 
 export async function makeApp(settings: Record<string, string>): Promise<FastifyInstance> {

@@ -2,23 +2,18 @@ import { createHmac } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../../core/app.ts';
 import { loadConfig } from '../../../core/settings/load.ts';
+import { appIni } from '../../../test/helpers/app.ts';
 
 export const SECRET = 'fxa-test-secret';
 
 export function fxaIni(settings: Record<string, string>): string {
-  const all: Record<string, string> = {
+  return appIni({
     'kinto.userid_hmac_secret': SECRET,
     'kinto.includes': 'kinto_fxa',
     'multiauth.policies': 'fxa',
     'multiauth.policy.fxa.use': 'kinto_fxa.authentication.FxAOAuthAuthenticationPolicy',
-    'kinto.bucket_create_principals': 'system.Authenticated',
-    'kinto.storage_backend': 'kinto.core.storage.memory',
-    'kinto.permission_backend': 'kinto.core.permission.memory',
-    'kinto.cache_backend': 'kinto.core.cache.memory',
     ...settings,
-  };
-  const lines = Object.entries(all).filter(([, value]) => value !== '');
-  return `[app:main]\nuse = egg:kinto\n${lines.map(([key, value]) => `${key} = ${value}`).join('\n')}\n`;
+  });
 }
 
 /** An app on the memory backends; an empty value removes a default setting. */
