@@ -122,7 +122,7 @@ export async function buildApp(loaded: LoadedConfig, options: BuildOptions = {})
     ...requestLoggingOptions(),
   });
   app.decorate('kinto', core);
-  registerMonitoring(app, core);
+  await registerMonitoring(app, core);
   const apiRoutes = collectOpenApiRoutes(app);
   registerContentTypes(app);
   registerErrorHandler(app, core.settings);

@@ -1,4 +1,5 @@
-import * as Sentry from '@sentry/node';
+// The SDK costs ~30 MB of memory on import: loaded only when a DSN is configured.
+import type * as SentrySdk from '@sentry/node';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { KintoCore } from '../context.ts';
 import { toKintoError } from './error-handler.ts';
@@ -12,7 +13,7 @@ const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
 const UNWANTED_INTEGRATIONS = new Set(['Fastify', 'LocalVariablesAsync', 'Express', 'Hapi', 'Hono', 'Koa', 'Nitro', 'AwsLambdaWeb']);
 
 /** Credentials never leave the server, whatever the SDK collected. */
-function scrub(event: Sentry.ErrorEvent): Sentry.ErrorEvent {
+function scrub(event: SentrySdk.ErrorEvent): SentrySdk.ErrorEvent {
   const headers = event.request?.headers;
   if (headers) {
     for (const name of Object.keys(headers)) {
@@ -22,7 +23,7 @@ function scrub(event: Sentry.ErrorEvent): Sentry.ErrorEvent {
   return event;
 }
 
-function report(core: KintoCore, request: FastifyRequest, error: unknown): void {
+function report(Sentry: typeof SentrySdk, core: KintoCore, request: FastifyRequest, error: unknown): void {
   Sentry.withScope((scope) => {
     scope.setTag('rid', request.id);
     scope.setTag('endpoint', endpointOf(core, request));
@@ -37,9 +38,10 @@ function report(core: KintoCore, request: FastifyRequest, error: unknown): void 
  * Sentry; client errors (4xx) are not. `sentry_env` names the environment. Like Kinto, a
  * message announces each start.
  */
-export function setupSentry(app: FastifyInstance, core: KintoCore): void {
+export async function setupSentry(app: FastifyInstance, core: KintoCore): Promise<void> {
   const dsn = core.settings.str('sentry_dsn', '');
   if (!dsn) return;
+  const Sentry = await import('@sentry/node');
   const environment = core.settings.str('sentry_env', '') || undefined;
   Sentry.init({
     dsn,
@@ -58,7 +60,7 @@ export function setupSentry(app: FastifyInstance, core: KintoCore): void {
     beforeSend: scrub,
   });
   app.addHook('onError', async (request, _reply, error) => {
-    if (toKintoError(error, core.settings).status >= 500) report(core, request, error);
+    if (toKintoError(error, core.settings).status >= 500) report(Sentry, core, request, error);
   });
   app.addHook('onReady', async () => {
     const name = core.settings.str('project_name', 'kinto');

@@ -7,8 +7,17 @@ export interface SqlResult<Row = Record<string, unknown>> {
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * The statement's best plan depends on its values (filters on JSON data, keyset bounds): it is
+   * planned with them on every execution, never reused as a prepared statement's generic plan
+   * (bench/README.md #13: a generic plan of a filtered listing ran 50 times slower).
+   */
+  planWithValues?: boolean;
+}
+
 export interface SqlClient {
-  query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<SqlResult<Row>>;
+  query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<SqlResult<Row>>;
 }
 
 export interface SqlDriver extends SqlClient {

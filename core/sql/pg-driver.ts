@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { SqlClient, SqlDriver, SqlResult } from './driver.ts';
+import type { QueryOptions, SqlClient, SqlDriver, SqlResult } from './driver.ts';
 
 export interface PgOptions {
   url: string;
@@ -55,9 +55,10 @@ export class StatementNames {
   }
 }
 
-function statement(names: StatementNames, text: string, params: readonly unknown[]): pg.QueryConfig {
+function statement(names: StatementNames, text: string, params: readonly unknown[], options?: QueryOptions): pg.QueryConfig {
   // Parameterless texts include multi-statement scripts and BEGIN/COMMIT: never prepared.
-  const name = params.length ? names.nameFor(text) : undefined;
+  // An unnamed statement is planned with its values each time (PostgreSQL's custom plan).
+  const name = params.length && !options?.planWithValues ? names.nameFor(text) : undefined;
   return name === undefined ? { text, values: params as unknown[] } : { name, text, values: params as unknown[] };
 }
 
@@ -97,9 +98,9 @@ export class PgDriver implements SqlDriver {
     }
   }
 
-  async query<Row>(text: string, params: readonly unknown[] = []): Promise<SqlResult<Row>> {
+  async query<Row>(text: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<SqlResult<Row>> {
     this.admit();
-    const result = await this.pool.query(statement(this.statements, text, params));
+    const result = await this.pool.query(statement(this.statements, text, params, options));
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
   }
 
@@ -114,9 +115,9 @@ export class PgDriver implements SqlDriver {
     };
     connection.on('error', onError);
     const client: SqlClient = {
-      async query<Row>(text: string, params: readonly unknown[] = []) {
+      async query<Row>(text: string, params: readonly unknown[] = [], options?: QueryOptions) {
         try {
-          const result = await connection.query(statement(names, text, params));
+          const result = await connection.query(statement(names, text, params, options));
           return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
         } catch (error) {
           broken ||= isConnectionError(error);

@@ -1,4 +1,4 @@
-import type { SqlClient, SqlDriver, SqlResult } from './driver.ts';
+import type { QueryOptions, SqlClient, SqlDriver, SqlResult } from './driver.ts';
 
 /** One driver used by several backends: closing it waits for the last user. */
 class SharedDriver implements SqlDriver {
@@ -18,8 +18,8 @@ class SharedDriver implements SqlDriver {
     return this.inner.supportsMultipleConnections;
   }
 
-  query<Row>(text: string, params?: readonly unknown[]): Promise<SqlResult<Row>> {
-    return this.inner.query<Row>(text, params);
+  query<Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<SqlResult<Row>> {
+    return this.inner.query<Row>(text, params, options);
   }
 
   withConnection<T>(work: (client: SqlClient) => Promise<T>): Promise<T> {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Filter, type FieldPath, type FilterNode, type SortField } from '../../core/filters/ast.ts';
 import { buildAfterFilter, parseListQuery } from '../../core/filters/parse.ts';
-import type { SqlClient, SqlDriver, SqlResult } from '../../core/sql/driver.ts';
+import type { QueryOptions, SqlClient, SqlDriver, SqlResult } from '../../core/sql/driver.ts';
 import { PgDriver } from '../../core/sql/pg-driver.ts';
 import { SqlStorage } from '../../core/storage/sql/storage.ts';
 import { createTestDatabase, migrateAll } from '../helpers/databases.ts';
@@ -18,9 +18,9 @@ const OBJECTS = 20_000;
 function recording(driver: SqlDriver): { driver: SqlDriver; sent: { text: string; params: readonly unknown[] }[] } {
   const sent: { text: string; params: readonly unknown[] }[] = [];
   const record = (client: SqlClient): SqlClient => ({
-    query<Row>(text: string, params: readonly unknown[] = []): Promise<SqlResult<Row>> {
+    query<Row>(text: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<SqlResult<Row>> {
       sent.push({ text, params });
-      return client.query<Row>(text, params);
+      return client.query<Row>(text, params, options);
     },
   });
   return {
@@ -105,6 +105,33 @@ describe('list plans with 80% tombstones', () => {
     const plan = await planOf(filters, sort);
     expect(plan).toMatch(/objects_live_by_time|objects_pkey/);
     expect(plan).not.toContain('Seq Scan');
+  });
+});
+
+describe('prepared statements and value-dependent plans', () => {
+  // A generic plan of `data @> $1` reads the GIN index over every collection (bench/README.md #13).
+  it('plan lists filtered on data, or on a list of ids, with their values; keep column filters prepared', async () => {
+    const single = new PgDriver({ url: database.url, poolSize: 1, maxOverflow: 0 });
+    try {
+      const own = new SqlStorage(single);
+      const cases = {
+        data: query({ n: '5' }).filters,
+        ids: [Filter.in(['id'], ['r000005', 'r000010'])],
+        dataSort: [buildAfterFilter(query({ _sort: 'n' }).sort, { n: 5, last_modified: 1 })],
+        time: query({ _since: '1000100' }).filters,
+      };
+      for (let i = 0; i < 6; i++) for (const filters of Object.values(cases)) await own.list('record', PARENT, { filters, limit: 3 });
+      const prepared = await single.withConnection((client) =>
+        client.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements'),
+      );
+      const statements = prepared.rows.map((row) => row.statement).filter((text) => text.includes('FROM objects'));
+      expect(statements.some((text) => text.includes('@>'))).toBe(false);
+      expect(statements.some((text) => text.includes('ANY'))).toBe(false);
+      expect(statements.some((text) => text.includes('#>'))).toBe(false);
+      expect(statements.some((text) => text.includes('last_modified >'))).toBe(true);
+    } finally {
+      await single.close();
+    }
   });
 });
 

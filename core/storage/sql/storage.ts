@@ -1,5 +1,5 @@
 import type { FilterNode, JsonObject } from '../../filters/ast.ts';
-import { beginTransaction, type SqlClient, type SqlDriver, type SqlResult } from '../../sql/driver.ts';
+import { beginTransaction, type QueryOptions, type SqlClient, type SqlDriver, type SqlResult } from '../../sql/driver.ts';
 import { translateSqlError } from '../../sql/errors.ts';
 import { Params, orderSql, whereSql } from '../../sql/filters.ts';
 import { nextTimestamp } from '../timestamps.ts';
@@ -38,6 +38,22 @@ function dataOf(object: JsonObject): JsonObject {
 }
 
 /** `/buckets/b*` → LIKE prefix; exact ids otherwise. Returns the SQL and its parameter. */
+const COLUMN_FIELDS = new Set(['id', 'last_modified']);
+
+/** True when only the values tell the filter's selectivity: JSON data, or a list of any length. */
+function valueSensitive(filter: FilterNode): boolean {
+  if (filter.kind === 'after') return filter.sort.some((s) => !COLUMN_FIELDS.has(s.field.join('.')));
+  return filter.kind === 'in' || !COLUMN_FIELDS.has(filter.field.join('.'));
+}
+
+/**
+ * Filters on data, id lists and parent prefixes (`LIKE $1`) are only planned well with their
+ * values; comparisons of columns have indexes whatever the values, so their generic plan is kept.
+ */
+function planOptions(parentId: string, filters: readonly FilterNode[] | undefined): QueryOptions {
+  return { planWithValues: parentId.endsWith('*') || Boolean(filters?.some(valueSensitive)) };
+}
+
 function parentCondition(parentId: string, params: Params): string {
   if (!parentId.endsWith('*')) return `parent_id = ${params.add(parentId)}`;
   const prefix = parentId.slice(0, -1).replace(/[\\%_]/g, '\\$&');
@@ -69,9 +85,9 @@ class SqlStorageView implements Storage {
     this.locked = transactional ? new Set() : null;
   }
 
-  protected async run<R>(text: string, params: readonly unknown[]): Promise<{ rows: R[]; rowCount: number }> {
+  protected async run<R>(text: string, params: readonly unknown[], options?: QueryOptions): Promise<{ rows: R[]; rowCount: number }> {
     try {
-      return await this.client.query<R>(text, params);
+      return await this.client.query<R>(text, params, options);
     } catch (error) {
       throw translateSqlError(error);
     }
@@ -338,7 +354,8 @@ class SqlStorageView implements Storage {
     const params = new Params();
     const where = [parentCondition(parentId, params), `resource_name = ${params.add(resource)}`, whereSql(filters, params)];
     if (!options.includeDeleted) where.push('NOT deleted');
-    const result = await this.run<{ count: number | string }>(`SELECT count(*) AS count FROM objects WHERE ${where.join(' AND ')}`, params.values);
+    const text = `SELECT count(*) AS count FROM objects WHERE ${where.join(' AND ')}`;
+    const result = await this.run<{ count: number | string }>(text, params.values, planOptions(parentId, filters));
     return Number(result.rows[0].count);
   }
 
@@ -365,7 +382,7 @@ class SqlStorageView implements Storage {
          UNION ALL (SELECT ${columns} FROM objects WHERE ${conditions} AND deleted ORDER BY ${order}${limit})) AS objects
          ORDER BY ${order}${limit}`
       : `SELECT ${columns} FROM objects WHERE ${conditions} ORDER BY ${order}${limit}`;
-    const result = await this.run<Row & { parent_id: string; resource_name: string }>(text, params.values);
+    const result = await this.run<Row & { parent_id: string; resource_name: string }>(text, params.values, planOptions(parentId, options.filters));
     return result.rows;
   }
 }
