@@ -93,6 +93,12 @@ export function runPermissionContract(name: string, create: () => Promise<Permis
       expect([...all.keys()].sort()).toEqual([C, `${C}/records/r1`]);
     });
 
+    it('lists an object once when several of the principals hold the same permission on it', async () => {
+      await backend.replaceObjectPermissions(`${C}/records/r1`, { read: ['alice', 'group'], write: ['group'] });
+      const found = await backend.getAccessibleObjects(['alice', 'group'], [[`${C}/records/*`, 'read'], [`${C}/records/*`, 'write']]);
+      expect([...found.entries()].map(([id, perms]) => [id, [...perms].sort()])).toEqual([[`${C}/records/r1`, ['read', 'write']]]);
+    });
+
     it('gives the principals authorized by bound permissions', async () => {
       await backend.replaceObjectPermissions(B, { write: ['w'], read: ['r'] });
       await backend.replaceObjectPermissions(C, { read: ['c'] });
