@@ -106,6 +106,17 @@ export function runPermissionContract(name: string, create: () => Promise<Permis
       expect([...principals].sort()).toEqual(['c', 'w']);
     });
 
+    it('answers the same after a preload of many objects (beyond 16)', async () => {
+      await backend.replaceObjectPermissions(C, { read: ['r'] });
+      const many = [B, C, ...Array.from({ length: 20 }, (_, i) => `${C}/records/r${i}`)];
+      const expected = await backend.getObjectsPermissions(many);
+      const tx = await backend.begin({ readonly: true });
+      await tx.preload?.(null, many);
+      expect(await tx.getObjectsPermissions(many)).toEqual(expected);
+      expect((await tx.getObjectsPermissions([C]))[0]).toEqual({ read: ['r'] });
+      await tx.commit();
+    });
+
     it('answers the same after a preload hint, and sees its own writes after it', async () => {
       await backend.addUserPrincipal('alice', '/buckets/b/groups/g');
       await backend.addUserPrincipal('system.Authenticated', '/buckets/b/groups/all');

@@ -184,6 +184,19 @@ class SqlPermissionView implements Permission {
 }
 
 /**
+ * `IN ($n, …)` padded with NULLs to 4, 8 or 16 parameters, beyond that `= ANY($n)`. PostgreSQL
+ * never reuses a generic plan for `= ANY($n)` (it estimates 10 elements and keeps re-planning
+ * with the values), while a fixed number of parameters goes generic after five executions
+ * (bench/README.md #18). NULL never matches, so the padding selects nothing.
+ */
+function fixedArityList(values: readonly string[], first: number): [string, unknown[]] {
+  const size = [4, 8, 16].find((n) => n >= values.length);
+  if (size === undefined) return [`= ANY($${first}::text[])`, [values]];
+  const params: (string | null)[] = [...values, ...Array<null>(size - values.length).fill(null)];
+  return [`IN (${params.map((_, i) => `$${first + i}::text`).join(', ')})`, params];
+}
+
+/**
  * One request's (or one batch's) view. Each request asks for the caller's principals, for
  * who holds the permissions bound to its object, and (for the response) for that object's
  * ACL; the subrequests of a batch ask again. The principals and the ACLs of the objects met
@@ -226,13 +239,14 @@ class SqlPermissionTransaction extends SqlPermissionView implements TransactionC
     const user = userId !== null && !this.principals.has(userId) ? userId : null;
     const objects = [...new Set(objectIds)].filter((object) => !this.acls.has(object));
     if (user === null && !objects.length) return;
+    const [objectsIn, objectParams] = fixedArityList(objects, 2);
     const rows = await this.run<{ object_id: string | null; permission: string; principal: string }>(
       `SELECT NULL AS object_id, NULL AS permission, principal FROM user_principals
         WHERE $1::text IS NOT NULL AND (user_id = $1 OR user_id = 'system.Authenticated')
        UNION ALL
-       SELECT object_id, permission, principal FROM access_control_entries WHERE object_id = ANY($2::text[])
+       SELECT object_id, permission, principal FROM access_control_entries WHERE object_id ${objectsIn}
        ORDER BY principal`,
-      [user, objects],
+      [user, ...objectParams],
     );
     const principals = new Set<string>();
     for (const object of objects) this.acls.set(object, {});

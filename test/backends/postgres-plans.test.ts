@@ -8,6 +8,7 @@ import { Filter, type FieldPath, type FilterNode, type SortField } from '../../c
 import { buildAfterFilter, parseListQuery } from '../../core/filters/parse.ts';
 import type { QueryOptions, SqlClient, SqlDriver, SqlResult } from '../../core/sql/driver.ts';
 import { PgDriver } from '../../core/sql/pg-driver.ts';
+import { SqlPermission } from '../../core/permission/sql.ts';
 import { SqlStorage } from '../../core/storage/sql/storage.ts';
 import { createTestDatabase, migrateAll } from '../helpers/databases.ts';
 
@@ -129,6 +130,35 @@ describe('prepared statements and value-dependent plans', () => {
       expect(statements.some((text) => text.includes('ANY'))).toBe(false);
       expect(statements.some((text) => text.includes('#>'))).toBe(false);
       expect(statements.some((text) => text.includes('last_modified >'))).toBe(true);
+    } finally {
+      await single.close();
+    }
+  });
+});
+
+describe('the read-ahead of a GET', () => {
+  // `= ANY($2)` kept PostgreSQL re-planning on every execution (bench/README.md #18).
+  it('prepares the permission preload with a plan PostgreSQL reuses', async () => {
+    const single = new PgDriver({ url: database.url, poolSize: 1, maxOverflow: 0 });
+    try {
+      const permission = new SqlPermission(single);
+      // The estimates that mislead PostgreSQL need a table of realistic size.
+      await single.query(
+        `INSERT INTO access_control_entries (object_id, permission, principal)
+         SELECT $1 || '/records/r' || i, 'read', 'g' || (i % 100) FROM generate_series(1, 20000) AS i ON CONFLICT DO NOTHING`,
+        [PARENT],
+      );
+      await single.query('ANALYZE access_control_entries');
+      for (let i = 0; i < 8; i++) {
+        const tx = await permission.begin({ readonly: true });
+        await tx.preload?.(`user${i}`, ['/buckets/b', PARENT, `${PARENT}/records/r${i}`]);
+        await tx.commit();
+      }
+      const prepared = await single.withConnection((client) =>
+        client.query<{ statement: string; generic_plans: number }>('SELECT statement, generic_plans FROM pg_prepared_statements'),
+      );
+      const preload = prepared.rows.find((row) => row.statement.includes('user_principals'));
+      expect(preload?.generic_plans).toBeGreaterThan(0);
     } finally {
       await single.close();
     }
