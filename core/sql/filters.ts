@@ -20,10 +20,14 @@ type Column = { kind: 'id' } | { kind: 'last_modified' } | { kind: 'data'; sql: 
 /** Tombstones carry `deleted: true`; live objects never have the field (it is not stored). */
 const DELETED_FIELD = `(CASE WHEN deleted THEN 'true'::jsonb END)`;
 
+/** `id` and `last_modified` are stored in columns of their own (with their indexes). */
+export function isColumnField(field: FieldPath): boolean {
+  return field.length === 1 && (field[0] === 'id' || field[0] === 'last_modified');
+}
+
 /** `id`, `last_modified` and `deleted` are columns; any other field is a path into `data`, passed as a parameter. */
 function column(field: FieldPath, params: Params): Column {
-  if (field.length === 1 && field[0] === 'id') return { kind: 'id' };
-  if (field.length === 1 && field[0] === 'last_modified') return { kind: 'last_modified' };
+  if (isColumnField(field)) return { kind: field[0] as 'id' | 'last_modified' };
   if (field[0] === 'deleted') return { kind: 'data', sql: field.length === 1 ? DELETED_FIELD : 'NULL::jsonb' };
   return { kind: 'data', sql: `(data #> ${params.add([...field])}::text[])` };
 }

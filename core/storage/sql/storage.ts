@@ -1,7 +1,7 @@
 import type { FilterNode, JsonObject } from '../../filters/ast.ts';
 import { beginTransaction, type QueryOptions, type SqlClient, type SqlDriver, type SqlResult } from '../../sql/driver.ts';
 import { translateSqlError } from '../../sql/errors.ts';
-import { Params, orderSql, whereSql } from '../../sql/filters.ts';
+import { Params, isColumnField, orderSql, whereSql } from '../../sql/filters.ts';
 import { nextTimestamp } from '../timestamps.ts';
 import {
   ObjectNotFoundError,
@@ -38,12 +38,10 @@ function dataOf(object: JsonObject): JsonObject {
 }
 
 /** `/buckets/b*` → LIKE prefix; exact ids otherwise. Returns the SQL and its parameter. */
-const COLUMN_FIELDS = new Set(['id', 'last_modified']);
-
 /** True when only the values tell the filter's selectivity: JSON data, or a list of any length. */
 function valueSensitive(filter: FilterNode): boolean {
-  if (filter.kind === 'after') return filter.sort.some((s) => !COLUMN_FIELDS.has(s.field.join('.')));
-  return filter.kind === 'in' || !COLUMN_FIELDS.has(filter.field.join('.'));
+  if (filter.kind === 'after') return filter.sort.some((s) => !isColumnField(s.field));
+  return filter.kind === 'in' || !isColumnField(filter.field);
 }
 
 /**
