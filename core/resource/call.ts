@@ -34,8 +34,17 @@ export interface ResourceCall {
 
 export interface ResourceResult {
   status: number;
+  /** A value to serialise, or a body already serialised (`JsonText`). */
   body?: unknown;
   headers: Record<string, string>;
+}
+
+/** A response body that is JSON text already, sent as it is. */
+export class JsonText {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
 }
 
 export function modelFor(call: ResourceCall): ResourceModel {

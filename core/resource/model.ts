@@ -4,7 +4,7 @@ import type { StoredObject } from '../storage/types.ts';
 import type { UnitOfWork } from '../unit-of-work.ts';
 import type { Action } from '../events.ts';
 import type { PathParams, ResourceDefinition } from './definition.ts';
-import { takeReadAhead } from './read-ahead.ts';
+import { takeReadAhead, takeReadAheadTimestamp } from './read-ahead.ts';
 
 export interface ModelOptions {
   readonly uow: UnitOfWork;
@@ -57,11 +57,17 @@ export class ResourceModel {
   /** In a write unit of work, the read locks the parent until commit (see Storage.resourceTimestamp). */
   timestamp(): Promise<number> {
     const { uow, readonlyMode } = this.options;
+    const readAhead = uow.readonly ? takeReadAheadTimestamp(uow, this.name, this.parentId) : undefined;
+    if (readAhead !== undefined) return Promise.resolve(readAhead);
     return uow.storage.resourceTimestamp(this.name, this.parentId, { create: !readonlyMode, forUpdate: !uow.readonly });
   }
 
   list(query: ListQuery): Promise<StoredObject[]> {
     return this.options.uow.storage.list(this.name, this.parentId, query);
+  }
+
+  listJson(query: ListQuery): Promise<string[]> {
+    return this.options.uow.storage.listJson(this.name, this.parentId, query);
   }
 
   count(filters: readonly FilterNode[]): Promise<number> {

@@ -5,7 +5,7 @@ import { projectFields } from '../filters/evaluate.ts';
 import { buildAfterFilter, encodeToken, lastObjectFor, parseListQuery, type ListQuery } from '../filters/parse.ts';
 import type { StoredObject } from '../storage/types.ts';
 import { cacheLifetime } from './cache-lifetime.ts';
-import { cacheHeaders, hookContext, modelFor, timestampHeaders, type ResourceCall, type ResourceResult } from './call.ts';
+import { JsonText, cacheHeaders, hookContext, modelFor, timestampHeaders, type ResourceCall, type ResourceResult } from './call.ts';
 import type { ResourceModel } from './model.ts';
 import { checkPreconditions, isNotModified, parsePreconditions } from './preconditions.ts';
 
@@ -88,13 +88,21 @@ export async function pluralGet(call: ResourceCall): Promise<ResourceResult> {
     const total = String(await model.count(page.filters));
     return { status: 200, headers: { ...headers, 'Total-Objects': total, 'Total-Records': total } };
   }
-  const objects = await model.list({ ...page, limit: page.limit + 1, includeDeleted: query.includeDeleted });
-  const offset = page.offset + objects.length;
-  if (objects.length > page.limit) {
-    headers['Next-Page'] = await nextPageUrl(call, page, objects[page.limit - 1], offset);
+  const listing = { ...page, limit: page.limit + 1, includeDeleted: query.includeDeleted };
+  if (!query.fields) {
+    // The common listing: each object's JSON comes from storage and is spliced, not re-serialised.
+    const texts = await model.listJson(listing);
+    if (texts.length > page.limit) {
+      const last = JSON.parse(texts[page.limit - 1]) as StoredObject;
+      headers['Next-Page'] = await nextPageUrl(call, page, last, page.offset + texts.length);
+    }
+    return { status: 200, headers, body: new JsonText(`{"data":[${texts.slice(0, page.limit).join(',')}]}`) };
   }
-  let data: JsonObject[] = objects.slice(0, page.limit);
-  if (query.fields) data = data.map((o) => projectFields(o, query.fields!));
+  const objects = await model.list(listing);
+  if (objects.length > page.limit) {
+    headers['Next-Page'] = await nextPageUrl(call, page, objects[page.limit - 1], page.offset + objects.length);
+  }
+  const data: JsonObject[] = objects.slice(0, page.limit).map((o) => projectFields(o, query.fields!));
   return { status: 200, headers, body: { data } };
 }
 

@@ -7,7 +7,7 @@ import { checkNegotiation, resourceContentTypes } from '../http/negotiation.ts';
 import { absoluteUrl, apiPath } from '../http/urls.ts';
 import { inUnitOfWork, type UnitOfWork } from '../unit-of-work.ts';
 import { authorizeResource } from './authorize.ts';
-import type { BodyKind, ResourceCall, ResourceResult } from './call.ts';
+import { JsonText, type BodyKind, type ResourceCall, type ResourceResult } from './call.ts';
 import type { PathParams, RequestInfo, ResourceDefinition } from './definition.ts';
 import { objectDelete, objectGet, objectPatch, objectPut, pluralPost, responseBehavior } from './object.ts';
 import { parsePreconditions } from './preconditions.ts';
@@ -143,5 +143,6 @@ export async function serveResource(
 function send(reply: FastifyReply, result: ResourceResult, head: boolean): FastifyReply {
   reply.code(result.status).headers(result.headers);
   if (result.status === 304 || head) return reply.send();
+  if (result.body instanceof JsonText) return reply.type('application/json; charset=utf-8').send(result.body.text);
   return reply.send(result.body);
 }

@@ -99,6 +99,25 @@ export function runStorageContract(name: string, create: () => Promise<StorageBa
       expect(await storage.count(R, P, [Filter.compare('lt', ['age'], 25)])).toBe(2);
     });
 
+    it('lists as JSON texts the same objects as list, in the same order', async () => {
+      await storage.create(R, P, { id: 'empty' });
+      await storage.create(R, P, { id: 'x"y\\z', title: 'é ☃ "q" \\ \n', n: 1.5, big: 12345678, nested: { a: [1, null, true] } });
+      await storage.create(R, P, { id: 'gone', rank: 2 });
+      await storage.delete(R, P, 'gone');
+      await storage.create(R, P, { id: 'other', rank: 3 }).then(() => storage.create(R, `${P}2`, { id: 'elsewhere' }));
+      const cases = [
+        {},
+        { includeDeleted: true },
+        { filters: [Filter.compare('gt', ['rank'], 1)], sort: [{ field: ['rank'], direction: 1 as const }] },
+        { includeDeleted: true, sort: [{ field: ['id'], direction: 1 as const }], limit: 3 },
+      ];
+      for (const options of cases) {
+        const texts = await storage.listJson(R, P, options);
+        expect(texts.map((text) => JSON.parse(text))).toEqual(await storage.list(R, P, options));
+      }
+      expect((await storage.listJson(R, P, { includeDeleted: true })).length).toBe(4);
+    });
+
     it('sorts by default on -last_modified', async () => {
       for (const id of ['x', 'y', 'z']) await storage.create(R, P, { id });
       expect((await storage.list(R, P)).map((o) => o.id)).toEqual(['z', 'y', 'x']);

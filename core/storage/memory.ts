@@ -178,6 +178,10 @@ class MemoryStorageView implements Storage {
     return this.select(resource, parentId, options).map(([, object]) => structuredClone(object));
   }
 
+  async listJson(resource: string, parentId: string, options: ListOptions = {}): Promise<string[]> {
+    return this.select(resource, parentId, options).map(([, object]) => JSON.stringify(object));
+  }
+
   async count(
     resource: string,
     parentId: string,

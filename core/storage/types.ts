@@ -73,6 +73,11 @@ export interface Storage {
    */
   purgeDeleted(resource: string | null, parentId: string, options?: { before?: number; maxRetained?: number }): Promise<number>;
   list(resource: string, parentId: string, options?: ListOptions): Promise<StoredObject[]>;
+  /**
+   * `list`, each object as its JSON text: a response splices them instead of parsing and
+   * serialising every object again (bench/README.md, finding 19). Same objects, same order.
+   */
+  listJson(resource: string, parentId: string, options?: ListOptions): Promise<string[]>;
   /** Live objects matching the filters; tombstones too with `includeDeleted` (e.g. `__counters__`). */
   count(resource: string, parentId: string, filters?: readonly FilterNode[], options?: { includeDeleted?: boolean }): Promise<number>;
 }

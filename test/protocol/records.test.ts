@@ -52,6 +52,18 @@ describe('records', () => {
     expect(response.headers['cache-control']).toBe('no-cache, no-store');
   });
 
+  it('are listed as JSON, with or without _fields, holding exactly what was sent', async () => {
+    const odd = { title: 'é ☃ "quoted" \\ \u2028', nested: { list: [1, 2.5, null, false] }, empty: {} };
+    const created = (await alice.post(RECORDS, { data: odd })).json().data;
+    for (const query of ['', '?_fields=title,nested,empty']) {
+      const listed = await alice.get(`${RECORDS}${query}`);
+      expect(listed.headers['content-type']).toBe('application/json; charset=utf-8');
+      const found = listed.json().data.find((r: { id: string }) => r.id === created.id);
+      const expected = query ? { id: created.id, last_modified: created.last_modified, ...odd } : created;
+      expect(found).toEqual(expected);
+    }
+  });
+
   it('POST with an id uses it; an existing id answers 200 with the existing record', async () => {
     const created = await alice.post(RECORDS, { data: { id: 'a-simple-id', ...RECORD } });
     expect(created.statusCode).toBe(201);

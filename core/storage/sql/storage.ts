@@ -32,6 +32,17 @@ function toObject(row: Row): StoredObject {
   return { ...row.data, id: row.id, last_modified: row.last_modified };
 }
 
+/**
+ * An object's JSON from its columns and its data's JSON text, without parsing the data:
+ * `{"id":…,"last_modified":…,` then the data's members (stored without id and last_modified).
+ */
+function toJsonText(row: { id: string; last_modified: number; deleted: boolean; data: string }): string {
+  const head = `{"id":${JSON.stringify(row.id)},"last_modified":${row.last_modified}`;
+  if (row.deleted) return `${head},"deleted":true}`;
+  const members = row.data.slice(1).trimStart();
+  return members === '}' ? `${head}}` : `${head},${members}`;
+}
+
 function dataOf(object: JsonObject): JsonObject {
   const { id: _id, last_modified: _lm, deleted: _deleted, ...data } = object;
   return data;
@@ -343,6 +354,11 @@ class SqlStorageView implements Storage {
     return (await this.select(resource, parentId, options)).map(toObject);
   }
 
+  async listJson(resource: string, parentId: string, options: ListOptions = {}): Promise<string[]> {
+    const rows = await this.select<string>(resource, parentId, options, undefined, 'data::text AS data');
+    return rows.map(toJsonText);
+  }
+
   async count(
     resource: string,
     parentId: string,
@@ -357,12 +373,14 @@ class SqlStorageView implements Storage {
     return Number(result.rows[0].count);
   }
 
-  private async select(
+  /** `data` as jsonb (parsed by the driver), or as its text (`data::text AS data`) for `listJson`. */
+  private async select<D = JsonObject>(
     resource: string | null,
     parentId: string,
     options: ListOptions,
     before?: number,
-  ): Promise<(Row & { parent_id: string; resource_name: string })[]> {
+    dataColumn = 'data',
+  ): Promise<(Omit<Row, 'data'> & { data: D; parent_id: string; resource_name: string })[]> {
     const params = new Params();
     const where = [parentCondition(parentId, params)];
     if (resource !== null) where.push(`resource_name = ${params.add(resource)}`);
@@ -371,7 +389,7 @@ class SqlStorageView implements Storage {
     where.push(whereSql(options.filters ?? [], params));
     const order = orderSql(options.sort ?? [{ field: ['last_modified'], direction: -1 }], params);
     const limit = options.limit === undefined ? '' : ` LIMIT ${params.add(options.limit)}`;
-    const columns = 'parent_id, resource_name, id, last_modified, deleted, data';
+    const columns = `parent_id, resource_name, id, last_modified, deleted, ${dataColumn}`;
     const conditions = where.join(' AND ');
     // Objects and tombstones have their own partial indexes: a listing of both (`_since`)
     // reads each in index order and merges them, instead of scanning the whole parent.
@@ -380,7 +398,8 @@ class SqlStorageView implements Storage {
          UNION ALL (SELECT ${columns} FROM objects WHERE ${conditions} AND deleted ORDER BY ${order}${limit})) AS objects
          ORDER BY ${order}${limit}`
       : `SELECT ${columns} FROM objects WHERE ${conditions} ORDER BY ${order}${limit}`;
-    const result = await this.run<Row & { parent_id: string; resource_name: string }>(text, params.values, planOptions(parentId, options.filters));
+    type Selected = Omit<Row, 'data'> & { data: D; parent_id: string; resource_name: string };
+    const result = await this.run<Selected>(text, params.values, planOptions(parentId, options.filters));
     return result.rows;
   }
 }
