@@ -80,6 +80,10 @@ const REVIVE_TOMBSTONE = `ON CONFLICT (parent_id, resource_name, id) DO UPDATE
   WHERE objects.deleted
   RETURNING id, last_modified, deleted, data`;
 
+/** What a listing reads: its parent and resource are known (fewer bytes for the driver to parse per row). */
+const LISTED = 'id, last_modified, deleted, data';
+const LISTED_AS_TEXT = 'id, last_modified, deleted, data::text AS data';
+
 /** References per `getMany` statement (PostgreSQL takes at most 65,535 parameters). */
 const GET_MANY_CHUNK = 1000;
 
@@ -351,11 +355,11 @@ class SqlStorageView implements Storage {
   }
 
   async list(resource: string, parentId: string, options: ListOptions = {}): Promise<StoredObject[]> {
-    return (await this.select(resource, parentId, options)).map(toObject);
+    return (await this.select(resource, parentId, options, undefined, LISTED)).map(toObject);
   }
 
   async listJson(resource: string, parentId: string, options: ListOptions = {}): Promise<string[]> {
-    const rows = await this.select<string>(resource, parentId, options, undefined, 'data::text AS data');
+    const rows = await this.select<string>(resource, parentId, options, undefined, LISTED_AS_TEXT);
     return rows.map(toJsonText);
   }
 
@@ -373,13 +377,13 @@ class SqlStorageView implements Storage {
     return Number(result.rows[0].count);
   }
 
-  /** `data` as jsonb (parsed by the driver), or as its text (`data::text AS data`) for `listJson`. */
+  /** `columns`: with `data` as jsonb (parsed by the driver), or as its text for `listJson`. */
   private async select<D = JsonObject>(
     resource: string | null,
     parentId: string,
     options: ListOptions,
     before?: number,
-    dataColumn = 'data',
+    columns = 'parent_id, resource_name, id, last_modified, deleted, data',
   ): Promise<(Omit<Row, 'data'> & { data: D; parent_id: string; resource_name: string })[]> {
     const params = new Params();
     const where = [parentCondition(parentId, params)];
@@ -389,7 +393,6 @@ class SqlStorageView implements Storage {
     where.push(whereSql(options.filters ?? [], params));
     const order = orderSql(options.sort ?? [{ field: ['last_modified'], direction: -1 }], params);
     const limit = options.limit === undefined ? '' : ` LIMIT ${params.add(options.limit)}`;
-    const columns = `parent_id, resource_name, id, last_modified, deleted, ${dataColumn}`;
     const conditions = where.join(' AND ');
     // Objects and tombstones have their own partial indexes: a listing of both (`_since`)
     // reads each in index order and merges them, instead of scanning the whole parent.
