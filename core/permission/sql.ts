@@ -1,5 +1,7 @@
 import { beginTransaction, type SqlClient, type SqlDriver } from '../sql/driver.ts';
 import { translateSqlError } from '../sql/errors.ts';
+import { Params } from '../sql/filters.ts';
+import { unionSql, type UnionArm, type UnionPart, type UnionRow } from '../sql/union.ts';
 import type { ComponentMigrations } from '../sql/migrations.ts';
 import type { TransactionControl } from '../storage/types.ts';
 import { patternToRegExp, type Acl, type BoundPermission, type Permission, type PermissionBackend } from './types.ts';
@@ -189,11 +191,11 @@ class SqlPermissionView implements Permission {
  * with the values), while a fixed number of parameters goes generic after five executions
  * (bench/README.md #18). NULL never matches, so the padding selects nothing.
  */
-function fixedArityList(values: readonly string[], first: number): [string, unknown[]] {
+function fixedArityList(values: readonly string[], params: Params): string {
   const size = [4, 8, 16].find((n) => n >= values.length);
-  if (size === undefined) return [`= ANY($${first}::text[])`, [values]];
-  const params: (string | null)[] = [...values, ...Array<null>(size - values.length).fill(null)];
-  return [`IN (${params.map((_, i) => `$${first + i}::text`).join(', ')})`, params];
+  if (size === undefined) return `= ANY(${params.add(values)}::text[])`;
+  const padded: (string | null)[] = [...values, ...Array<null>(size - values.length).fill(null)];
+  return `IN (${padded.map((value) => `${params.add(value)}::text`).join(', ')})`;
 }
 
 /**
@@ -236,23 +238,48 @@ class SqlPermissionTransaction extends SqlPermissionView implements TransactionC
 
   /** The caller's principals and the objects' ACLs in one statement (a GET of one object asks both). */
   async preload(userId: string | null, objectIds: readonly string[]): Promise<void> {
+    const params = new Params();
+    const part = this.preloadPart(userId, objectIds, params);
+    if (!part) return;
+    part.absorb(await this.run<UnionRow>(unionSql([part], 'principal'), params.values));
+  }
+
+  get sqlClient(): SqlClient {
+    return this.client;
+  }
+
+  /**
+   * `preload` as arms of a union (core/sql/union.ts), alone or in another backend's
+   * statement; null when everything asked is already known.
+   */
+  preloadPart(userId: string | null, objectIds: readonly string[], params: Params): UnionPart<void> | null {
     const user = userId !== null && !this.principals.has(userId) ? userId : null;
     const objects = [...new Set(objectIds)].filter((object) => !this.acls.has(object));
-    if (user === null && !objects.length) return;
-    const [objectsIn, objectParams] = fixedArityList(objects, 2);
-    const rows = await this.run<{ object_id: string | null; permission: string; principal: string }>(
-      `SELECT NULL AS object_id, NULL AS permission, principal FROM user_principals
-        WHERE $1::text IS NOT NULL AND (user_id = $1 OR user_id = 'system.Authenticated')
-       UNION ALL
-       SELECT object_id, permission, principal FROM access_control_entries WHERE object_id ${objectsIn}
-       ORDER BY principal`,
-      [user, ...objectParams],
-    );
+    if (user === null && !objects.length) return null;
+    const userParam = params.add(user);
+    const arms: UnionArm[] = [
+      {
+        kind: 'principal',
+        columns: { principal: 'principal' },
+        from: `FROM user_principals
+        WHERE ${userParam}::text IS NOT NULL AND (user_id = ${userParam} OR user_id = 'system.Authenticated')`,
+      },
+      {
+        kind: 'ace',
+        columns: { object_id: 'object_id', permission: 'permission', principal: 'principal' },
+        from: `FROM access_control_entries WHERE object_id ${fixedArityList(objects, params)}`,
+      },
+    ];
+    return { arms, absorb: (rows) => this.absorbPreload(user, objects, rows) };
+  }
+
+  /** Rows sorted by principal (ACL principals keep that order). */
+  private absorbPreload(user: string | null, objects: readonly string[], rows: readonly UnionRow[]): void {
     const principals = new Set<string>();
     for (const object of objects) this.acls.set(object, {});
     for (const row of rows) {
-      if (row.object_id === null) principals.add(row.principal);
-      else (this.acls.get(row.object_id)![row.permission] ??= []).push(row.principal);
+      if (row.kind === 'principal') principals.add(row.principal as string);
+      else if (row.kind === 'ace') (this.acls.get(row.object_id as string)![row.permission as string] ??= []).push(row.principal as string);
     }
     if (user !== null) this.principals.set(user, [...principals]);
   }

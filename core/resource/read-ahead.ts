@@ -1,8 +1,9 @@
 /**
  * Read-ahead for the commonest requests, a GET of one object or of a list (bench/README.md):
  * instead of four or five statements in a row (the caller's principals, the ACL its
- * authorization reads, the parent, the object or the list timestamp), two or three concurrent
- * ones. The answers are remembered in the unit of work, where the usual code paths find them.
+ * authorization reads, the parent, the object or the list timestamp), one statement (a GET
+ * of one object, storage and permissions on one database) or two or three concurrent ones.
+ * The answers are remembered in the unit of work, where the usual code paths find them.
  */
 import type { KintoCore } from '../context.ts';
 import { authenticate } from '../http/identity.ts';
@@ -58,10 +59,11 @@ export async function readAheadObjectGet(
   const bound = core.authorizer.bound(definition.objectUri(params, params.id), 'read').map(([objectId]) => objectId);
   const target: ObjectRef = { resource: definition.name, parentId: definition.parentId(params), id: params.id };
   const parent = definition.parentObject?.(params);
-  const [objects] = await Promise.all([
-    uow.storage.getMany(parent ? [target, parent] : [target]),
-    uow.permission.preload?.(userId, bound),
-  ]);
+  const refs = parent ? [target, parent] : [target];
+  // One statement when both backends share a connection, else two concurrent ones.
+  const objects =
+    (await uow.storage.getManyAndPreload?.(refs, uow.permission, userId, bound)) ??
+    (await Promise.all([uow.storage.getMany(refs), uow.permission.preload?.(userId, bound)]))[0];
   uow.bound.set(objectKey(target), objects[0]);
   if (parent && objects[1]) rememberParent(uow, parent, objects[1]);
 }

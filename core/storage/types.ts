@@ -1,4 +1,5 @@
 import type { FilterNode, JsonObject, SortField } from '../filters/ast.ts';
+import type { Permission } from '../permission/types.ts';
 
 /** An object as stored: the client's fields plus `id` and `last_modified`; tombstones carry `deleted`. */
 export interface StoredObject extends JsonObject {
@@ -62,6 +63,17 @@ export interface Storage {
   get(resource: string, parentId: string, id: string, options?: { forUpdate?: boolean }): Promise<StoredObject | null>;
   /** Reads several live objects in one go (one statement on SQL), in the order given; null for absent ones. */
   getMany(refs: readonly ObjectRef[]): Promise<(StoredObject | null)[]>;
+  /**
+   * `getMany`, and `permission.preload(userId, objectIds)` in the same statement, when this
+   * storage can join the permission backend's (same database and connection); undefined when
+   * it cannot, and nothing was read.
+   */
+  getManyAndPreload?(
+    refs: readonly ObjectRef[],
+    permission: Permission,
+    userId: string | null,
+    objectIds: readonly string[],
+  ): Promise<(StoredObject | null)[] | undefined>;
   /** Create or replace. A client `last_modified` greater than the current one is honoured. */
   update(resource: string, parentId: string, id: string, object: JsonObject): Promise<StoredObject>;
   /** Replace by a tombstone (or purge). Throws `ObjectNotFoundError` when absent. */

@@ -163,6 +163,30 @@ describe('the read-ahead of a GET', () => {
       await single.close();
     }
   });
+
+  it('prepares the object and the preload in one statement with a plan PostgreSQL reuses', async () => {
+    const single = new PgDriver({ url: database.url, poolSize: 1, maxOverflow: 0 });
+    try {
+      const [storage, permission] = [new SqlStorage(single), new SqlPermission(single)];
+      for (let i = 0; i < 8; i++) {
+        const reads = await storage.begin({ readonly: true });
+        const view = permission.beginAlongside(reads)!;
+        const refs = [
+          { resource: 'record', parentId: PARENT, id: `r0000${i}5` },
+          { resource: 'collection', parentId: '/buckets/b', id: 'c' },
+        ];
+        const objects = await reads.getManyAndPreload!(refs, view, `user${i}`, ['/buckets/b', PARENT, `${PARENT}/records/r${i}`]);
+        expect(objects?.[0]).toMatchObject({ id: `r0000${i}5` });
+      }
+      const prepared = await single.withConnection((client) =>
+        client.query<{ statement: string; generic_plans: number }>('SELECT statement, generic_plans FROM pg_prepared_statements'),
+      );
+      const union = prepared.rows.find((row) => row.statement.includes('user_principals') && row.statement.includes('objects'));
+      expect(union?.generic_plans).toBeGreaterThan(0);
+    } finally {
+      await single.close();
+    }
+  });
 });
 
 describe('field names from a query string', () => {

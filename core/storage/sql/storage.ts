@@ -2,6 +2,8 @@ import type { FilterNode, JsonObject } from '../../filters/ast.ts';
 import { beginTransaction, type QueryOptions, type SqlClient, type SqlDriver, type SqlResult } from '../../sql/driver.ts';
 import { translateSqlError } from '../../sql/errors.ts';
 import { Params, isColumnField, orderSql, whereSql } from '../../sql/filters.ts';
+import { canPreloadInUnion, rowsOf, unionSql, type UnionPart, type UnionRow } from '../../sql/union.ts';
+import type { Permission } from '../../permission/types.ts';
 import { nextTimestamp } from '../timestamps.ts';
 import {
   ObjectNotFoundError,
@@ -86,6 +88,29 @@ const LISTED_AS_TEXT = 'id, last_modified, deleted, data::text AS data';
 
 /** References per `getMany` statement (PostgreSQL takes at most 65,535 parameters). */
 const GET_MANY_CHUNK = 1000;
+
+const OBJECT_COLUMNS = {
+  parent_id: 'parent_id',
+  resource_name: 'resource_name',
+  id: 'id',
+  last_modified: 'last_modified',
+  deleted: 'deleted',
+  data: 'data',
+};
+
+/** Row values, not unnest(): the primary key lookups plan in a tenth of the time (bench/README.md #8). */
+function liveRefs(refs: readonly ObjectRef[], params: Params): string {
+  const rows = refs.map((r) => `(${params.add(r.parentId)}, ${params.add(r.resource)}, ${params.add(r.id)})`);
+  return `(parent_id, resource_name, id) IN (${rows.join(', ')}) AND NOT deleted`;
+}
+
+function inRefsOrder(refs: readonly ObjectRef[], rows: readonly (Row & { parent_id: string; resource_name: string })[]) {
+  const found = new Map(rows.map((row) => [`${row.resource_name}\u0000${row.parent_id}\u0000${row.id}`, row]));
+  return refs.map((ref) => {
+    const row = found.get(`${ref.resource}\u0000${ref.parentId}\u0000${ref.id}`);
+    return row ? toObject(row) : null;
+  });
+}
 
 /** Storage operations over one SQL client (a transaction's connection, or the pool). */
 class SqlStorageView implements Storage {
@@ -228,19 +253,32 @@ class SqlStorageView implements Storage {
       for (let i = 0; i < refs.length; i += GET_MANY_CHUNK) chunks.push(await this.getMany(refs.slice(i, i + GET_MANY_CHUNK)));
       return chunks.flat();
     }
-    // Row values, not unnest(): the primary key lookups plan in a tenth of the time (bench/README.md #8).
     const params = new Params();
-    const rows = refs.map((r) => `(${params.add(r.parentId)}, ${params.add(r.resource)}, ${params.add(r.id)})`);
     const result = await this.run<Row & { parent_id: string; resource_name: string }>(
-      `SELECT parent_id, resource_name, id, last_modified, deleted, data FROM objects
-       WHERE (parent_id, resource_name, id) IN (${rows.join(', ')}) AND NOT deleted`,
+      `SELECT parent_id, resource_name, id, last_modified, deleted, data FROM objects WHERE ${liveRefs(refs, params)}`,
       params.values,
     );
-    const found = new Map(result.rows.map((row) => [`${row.resource_name}\u0000${row.parent_id}\u0000${row.id}`, row]));
-    return refs.map((ref) => {
-      const row = found.get(`${ref.resource}\u0000${ref.parentId}\u0000${ref.id}`);
-      return row ? toObject(row) : null;
-    });
+    return inRefsOrder(refs, result.rows);
+  }
+
+  async getManyAndPreload(
+    refs: readonly ObjectRef[],
+    permission: Permission,
+    userId: string | null,
+    objectIds: readonly string[],
+  ): Promise<(StoredObject | null)[] | undefined> {
+    const joinable = canPreloadInUnion(permission) && permission.sqlClient === this.client;
+    if (!joinable || !refs.length || refs.length > GET_MANY_CHUNK) return undefined;
+    const params = new Params();
+    const preload = permission.preloadPart(userId, objectIds, params);
+    const objects: UnionPart<(StoredObject | null)[]> = {
+      arms: [{ kind: 'object', columns: OBJECT_COLUMNS, from: `FROM objects WHERE ${liveRefs(refs, params)}` }],
+      absorb: (rows) => inRefsOrder(refs, rows as unknown as (Row & { parent_id: string; resource_name: string })[]),
+    };
+    const parts = preload ? [preload, objects] : [objects];
+    const { rows } = await this.run<UnionRow>(unionSql(parts, 'principal'), params.values);
+    preload?.absorb(rowsOf(preload, rows));
+    return objects.absorb(rowsOf(objects, rows));
   }
 
   async update(resource: string, parentId: string, id: string, object: JsonObject): Promise<StoredObject> {

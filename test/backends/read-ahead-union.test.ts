@@ -1,0 +1,148 @@
+/**
+ * The read-ahead of a GET in one statement (core/sql/union.ts): on PostgreSQL and PGlite,
+ * `getManyAndPreload` reads the same objects as `getMany` and leaves the permission view
+ * knowing what `preload` would have told it, in a single statement; storage and permission
+ * on different databases fall back (undefined, nothing read).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Permission } from '../../core/permission/types.ts';
+import { SqlPermission } from '../../core/permission/sql.ts';
+import type { QueryOptions, SqlClient, SqlDriver, SqlResult } from '../../core/sql/driver.ts';
+import { PgDriver } from '../../core/sql/pg-driver.ts';
+import { MemoryPermission } from '../../core/permission/memory.ts';
+import { SqlStorage } from '../../core/storage/sql/storage.ts';
+import type { ObjectRef } from '../../core/storage/types.ts';
+import { createTestDatabase, keepOpen, migrateAll, sharedPGlite } from '../helpers/databases.ts';
+
+const BUCKET = '/buckets/b';
+const PARENT = `${BUCKET}/collections/c`;
+const record = (id: string) => `${PARENT}/records/${id}`;
+
+/** Counts the statements sent through a driver (and still runs them). */
+function counting(driver: SqlDriver): { driver: SqlDriver; texts: string[] } {
+  const texts: string[] = [];
+  const query = <Row,>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<SqlResult<Row>> => {
+    texts.push(text);
+    return driver.query<Row>(text, params, options);
+  };
+  const wrapped: SqlDriver = {
+    name: driver.name,
+    supportsMultipleConnections: driver.supportsMultipleConnections,
+    query,
+    withConnection: (work: (client: SqlClient) => Promise<unknown>) => driver.withConnection(work),
+    exec: (script) => driver.exec(script),
+    close: async () => {},
+  } as SqlDriver;
+  return { driver: wrapped, texts };
+}
+
+async function seed(storage: SqlStorage, permission: SqlPermission): Promise<void> {
+  await storage.flush();
+  await permission.flush();
+  await storage.create('bucket', '', { id: 'b' });
+  await storage.create('collection', BUCKET, { id: 'c', title: 'C' });
+  await storage.create('record', PARENT, { id: 'r1', n: 1, nested: { a: [1, 'x'] } });
+  await storage.create('record', PARENT, { id: 'gone', n: 2 });
+  await storage.delete('record', PARENT, 'gone');
+  await permission.addUserPrincipal('alice', 'group:editors');
+  await permission.addUserPrincipal('system.Authenticated', 'group:everyone');
+  await permission.replaceObjectPermissions(BUCKET, { write: ['admin'], read: ['group:editors'] });
+  await permission.replaceObjectPermissions(PARENT, { read: ['system.Everyone', 'bob'] });
+  await permission.replaceObjectPermissions(record('r1'), { write: ['alice', 'group:editors'] });
+}
+
+const REFS: ObjectRef[] = [
+  { resource: 'record', parentId: PARENT, id: 'r1' },
+  { resource: 'collection', parentId: BUCKET, id: 'c' },
+  { resource: 'record', parentId: PARENT, id: 'gone' },
+  { resource: 'record', parentId: PARENT, id: 'missing' },
+];
+const OBJECT_IDS = [BUCKET, PARENT, record('r1'), record('missing')];
+
+async function knowledge(view: Permission, userId: string) {
+  return {
+    principals: (await view.getUserPrincipals(userId)).sort(),
+    acls: await view.getObjectsPermissions(OBJECT_IDS),
+  };
+}
+
+function contract(name: string, open: () => Promise<{ driver: SqlDriver; close: () => Promise<void> }>) {
+  describe(`the read-ahead union on ${name}`, () => {
+    let opened: Awaited<ReturnType<typeof open>>;
+    let storage: SqlStorage;
+    let permission: SqlPermission;
+    let texts: string[];
+
+    beforeAll(async () => {
+      opened = await open();
+      const counted = counting(opened.driver);
+      texts = counted.texts;
+      storage = new SqlStorage(counted.driver);
+      permission = new SqlPermission(counted.driver);
+      await seed(storage, permission);
+    });
+    afterAll(async () => opened?.close());
+
+    it('reads the objects of getMany and what preload tells, in one statement', async () => {
+      for (const userId of ['alice', null]) {
+        const reads = await storage.begin({ readonly: true });
+        const view = permission.beginAlongside(reads)!;
+        texts.length = 0;
+        const objects = await reads.getManyAndPreload!(REFS, view, userId, OBJECT_IDS);
+        expect(texts).toHaveLength(1);
+        expect(objects).toEqual(await storage.getMany(REFS));
+        expect(objects?.[0]).toMatchObject({ id: 'r1', n: 1, nested: { a: [1, 'x'] } });
+        expect(objects?.slice(2)).toEqual([null, null]);
+
+        // What the view now answers without asking again is what a fresh preload knows.
+        texts.length = 0;
+        const known = await knowledge(view, userId ?? 'system.Everyone');
+        if (userId !== null) expect(texts).toHaveLength(0);
+        const fresh = permission.beginAlongside(await storage.begin({ readonly: true }))!;
+        await fresh.preload!(userId, OBJECT_IDS);
+        expect(known).toEqual(await knowledge(fresh, userId ?? 'system.Everyone'));
+      }
+      const alice = permission.beginAlongside(await storage.begin({ readonly: true }))!;
+      await storage.getManyAndPreload(REFS, alice, 'alice', OBJECT_IDS);
+      expect((await alice.getUserPrincipals('alice')).sort()).toEqual(['group:editors', 'group:everyone']);
+      expect((await alice.getObjectsPermissions([record('r1')]))[0].write?.sort()).toEqual(['alice', 'group:editors']);
+    });
+
+    it('reads only the objects when the view already knows everything asked', async () => {
+      const reads = await storage.begin({ readonly: true });
+      const view = permission.beginAlongside(reads)!;
+      await view.preload!('alice', OBJECT_IDS);
+      texts.length = 0;
+      expect(await reads.getManyAndPreload!(REFS.slice(0, 1), view, 'alice', OBJECT_IDS)).toEqual(
+        await storage.getMany(REFS.slice(0, 1)),
+      );
+      expect(texts[0]).not.toContain('access_control_entries');
+    });
+
+    it('falls back, reading nothing, for a permission backend on another client', async () => {
+      const reads = await storage.begin({ readonly: true });
+      const elsewhere = new SqlPermission(opened.driver);
+      const view = await elsewhere.begin({ readonly: true });
+      const memory = await new MemoryPermission().begin({ readonly: true });
+      texts.length = 0;
+      expect(await reads.getManyAndPreload!(REFS, view, 'alice', OBJECT_IDS)).toBeUndefined();
+      expect(await reads.getManyAndPreload!(REFS, memory, 'alice', OBJECT_IDS)).toBeUndefined();
+      expect(texts).toHaveLength(0);
+    });
+  });
+}
+
+contract('PGlite', async () => ({ driver: keepOpen(await sharedPGlite()), close: async () => {} }));
+
+contract('PostgreSQL', async () => {
+  const database = await createTestDatabase();
+  const driver = new PgDriver({ url: database.url, poolSize: 2 });
+  await migrateAll(driver);
+  return {
+    driver,
+    close: async () => {
+      await driver.close();
+      await database.drop();
+    },
+  };
+});
