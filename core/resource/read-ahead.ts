@@ -7,7 +7,7 @@
  */
 import type { KintoCore } from '../context.ts';
 import { authenticate } from '../http/identity.ts';
-import { ReadonlyError, type ObjectRef, type StoredObject } from '../storage/types.ts';
+import { ReadonlyError, type ObjectRef, type ReadAhead, type ReadAheadAnswer, type StoredObject } from '../storage/types.ts';
 import type { UnitOfWork } from '../unit-of-work.ts';
 import type { PathParams, ResourceDefinition } from './definition.ts';
 
@@ -60,19 +60,16 @@ export async function readAheadObjectGet(
   const target: ObjectRef = { resource: definition.name, parentId: definition.parentId(params), id: params.id };
   const parent = definition.parentObject?.(params);
   const refs = parent ? [target, parent] : [target];
-  // One statement when both backends share a connection, else two concurrent ones.
-  const objects =
-    (await uow.storage.getManyAndPreload?.(refs, uow.permission, userId, bound)) ??
-    (await Promise.all([uow.storage.getMany(refs), uow.permission.preload?.(userId, bound)]))[0];
+  const { objects } = await readAhead(uow, { refs, permission: uow.permission, userId, objectIds: bound });
   uow.bound.set(objectKey(target), objects[0]);
   if (parent && objects[1]) rememberParent(uow, parent, objects[1]);
 }
 
 /**
  * A listing asks for the caller's principals, the ACEs of the plural and its parents, the
- * parent and the list timestamp, in a row: three concurrent statements instead. The
- * timestamp is only peeked at (an uninitialised one is left to the handler, which may create
- * it once the caller is authorized).
+ * parent and the list timestamp, in a row: one statement instead (three concurrent ones when
+ * storage and permissions are apart). The timestamp is only peeked at (an uninitialised one
+ * is left to the handler, which may create it once the caller is authorized).
  */
 async function readAheadListing(
   core: KintoCore,
@@ -86,16 +83,33 @@ async function readAheadListing(
   const bound = core.authorizer.bound(plural, 'read').map(([objectId]) => objectId);
   const parent = definition.parentObject?.(params);
   const parentId = definition.parentId(params);
-  const [objects, , timestamp] = await Promise.all([
-    parent ? uow.storage.getMany([parent]) : [],
-    uow.permission.preload?.(userId, bound),
-    uow.storage.resourceTimestamp(definition.name, parentId, { create: false }).catch((error: unknown) => {
-      if (error instanceof ReadonlyError) return undefined;
-      throw error;
-    }),
-  ]);
+  const timestampOf = { resource: definition.name, parentId };
+  const ask = { refs: parent ? [parent] : [], timestampOf, permission: uow.permission, userId, objectIds: bound };
+  const { objects, timestamp } = await readAhead(uow, ask);
   if (parent && objects[0]) rememberParent(uow, parent, objects[0]);
   if (timestamp !== undefined) uow.bound.set(timestampKey(definition.name, parentId), timestamp);
+}
+
+/** One statement when storage and permissions share a connection, else up to three concurrent ones. */
+async function readAhead(uow: UnitOfWork, ask: ReadAhead): Promise<ReadAheadAnswer> {
+  const joined = await uow.storage.readAhead?.(ask);
+  if (joined) return joined;
+  const [objects, , timestamp] = await Promise.all([
+    ask.refs.length ? uow.storage.getMany(ask.refs) : [],
+    uow.permission.preload?.(ask.userId, ask.objectIds),
+    ask.timestampOf ? peekTimestamp(uow, ask.timestampOf) : undefined,
+  ]);
+  return { objects, timestamp };
+}
+
+/** A list timestamp if it exists: an uninitialised one is not created before authorization. */
+async function peekTimestamp(uow: UnitOfWork, of: { resource: string; parentId: string }): Promise<number | undefined> {
+  try {
+    return await uow.storage.resourceTimestamp(of.resource, of.parentId, { create: false });
+  } catch (error) {
+    if (error instanceof ReadonlyError) return undefined;
+    throw error;
+  }
 }
 
 /** The list timestamp read ahead for this request, or undefined. Taken once, as the object. */

@@ -19,6 +19,24 @@ export interface ParentTimestamp {
   timestamp: number;
 }
 
+/** What the read-ahead of a GET asks for at once (core/resource/read-ahead.ts). */
+export interface ReadAhead {
+  readonly refs: readonly ObjectRef[];
+  /** A list timestamp to read if it exists (never initialised here). */
+  readonly timestampOf?: { readonly resource: string; readonly parentId: string };
+  /** The permission view to preload, for `userId`'s principals and `objectIds`' ACEs. */
+  readonly permission: Permission;
+  readonly userId: string | null;
+  readonly objectIds: readonly string[];
+}
+
+export interface ReadAheadAnswer {
+  /** As `getMany(refs)`. */
+  readonly objects: (StoredObject | null)[];
+  /** The list timestamp asked for; undefined when not asked or not initialised. */
+  readonly timestamp?: number;
+}
+
 export interface ListOptions {
   readonly filters?: readonly FilterNode[];
   readonly sort?: readonly SortField[];
@@ -64,16 +82,11 @@ export interface Storage {
   /** Reads several live objects in one go (one statement on SQL), in the order given; null for absent ones. */
   getMany(refs: readonly ObjectRef[]): Promise<(StoredObject | null)[]>;
   /**
-   * `getMany`, and `permission.preload(userId, objectIds)` in the same statement, when this
-   * storage can join the permission backend's (same database and connection); undefined when
-   * it cannot, and nothing was read.
+   * `getMany(ask.refs)`, a peek at a list timestamp and `ask.permission.preload(…)` in one
+   * statement, when this storage can join the permission backend's (same database and
+   * connection); undefined when it cannot, and nothing was read.
    */
-  getManyAndPreload?(
-    refs: readonly ObjectRef[],
-    permission: Permission,
-    userId: string | null,
-    objectIds: readonly string[],
-  ): Promise<(StoredObject | null)[] | undefined>;
+  readAhead?(ask: ReadAhead): Promise<ReadAheadAnswer | undefined>;
   /** Create or replace. A client `last_modified` greater than the current one is honoured. */
   update(resource: string, parentId: string, id: string, object: JsonObject): Promise<StoredObject>;
   /** Replace by a tombstone (or purge). Throws `ObjectNotFoundError` when absent. */

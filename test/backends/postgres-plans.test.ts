@@ -175,8 +175,9 @@ describe('the read-ahead of a GET', () => {
           { resource: 'record', parentId: PARENT, id: `r0000${i}5` },
           { resource: 'collection', parentId: '/buckets/b', id: 'c' },
         ];
-        const objects = await reads.getManyAndPreload!(refs, view, `user${i}`, ['/buckets/b', PARENT, `${PARENT}/records/r${i}`]);
-        expect(objects?.[0]).toMatchObject({ id: `r0000${i}5` });
+        const objectIds = ['/buckets/b', PARENT, `${PARENT}/records/r${i}`];
+        const answer = await reads.readAhead!({ refs, permission: view, userId: `user${i}`, objectIds });
+        expect(answer?.objects[0]).toMatchObject({ id: `r0000${i}5` });
       }
       const prepared = await single.withConnection((client) =>
         client.query<{ statement: string; generic_plans: number }>('SELECT statement, generic_plans FROM pg_prepared_statements'),

@@ -1,7 +1,7 @@
 /**
  * The read-ahead of a GET in one statement (core/sql/union.ts): on PostgreSQL and PGlite,
- * `getManyAndPreload` reads the same objects as `getMany` and leaves the permission view
- * knowing what `preload` would have told it, in a single statement; storage and permission
+ * `readAhead` reads the same objects as `getMany`, the list timestamp `resourceTimestamp` has,
+ * and leaves the permission view knowing what `preload` would have told it, in a single statement; storage and permission
  * on different databases fall back (undefined, nothing read).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +58,7 @@ const REFS: ObjectRef[] = [
   { resource: 'record', parentId: PARENT, id: 'missing' },
 ];
 const OBJECT_IDS = [BUCKET, PARENT, record('r1'), record('missing')];
+const LIST = { resource: 'record', parentId: PARENT };
 
 async function knowledge(view: Permission, userId: string) {
   return {
@@ -88,9 +89,11 @@ function contract(name: string, open: () => Promise<{ driver: SqlDriver; close: 
         const reads = await storage.begin({ readonly: true });
         const view = permission.beginAlongside(reads)!;
         texts.length = 0;
-        const objects = await reads.getManyAndPreload!(REFS, view, userId, OBJECT_IDS);
+        const answer = await reads.readAhead!({ refs: REFS, timestampOf: LIST, permission: view, userId, objectIds: OBJECT_IDS });
         expect(texts).toHaveLength(1);
+        const objects = answer?.objects;
         expect(objects).toEqual(await storage.getMany(REFS));
+        expect(answer?.timestamp).toBe(await storage.resourceTimestamp('record', PARENT, { create: false }));
         expect(objects?.[0]).toMatchObject({ id: 'r1', n: 1, nested: { a: [1, 'x'] } });
         expect(objects?.slice(2)).toEqual([null, null]);
 
@@ -103,7 +106,7 @@ function contract(name: string, open: () => Promise<{ driver: SqlDriver; close: 
         expect(known).toEqual(await knowledge(fresh, userId ?? 'system.Everyone'));
       }
       const alice = permission.beginAlongside(await storage.begin({ readonly: true }))!;
-      await storage.getManyAndPreload(REFS, alice, 'alice', OBJECT_IDS);
+      await storage.readAhead({ refs: REFS, permission: alice, userId: 'alice', objectIds: OBJECT_IDS });
       expect((await alice.getUserPrincipals('alice')).sort()).toEqual(['group:editors', 'group:everyone']);
       expect((await alice.getObjectsPermissions([record('r1')]))[0].write?.sort()).toEqual(['alice', 'group:editors']);
     });
@@ -113,10 +116,19 @@ function contract(name: string, open: () => Promise<{ driver: SqlDriver; close: 
       const view = permission.beginAlongside(reads)!;
       await view.preload!('alice', OBJECT_IDS);
       texts.length = 0;
-      expect(await reads.getManyAndPreload!(REFS.slice(0, 1), view, 'alice', OBJECT_IDS)).toEqual(
-        await storage.getMany(REFS.slice(0, 1)),
-      );
+      const ask = { refs: REFS.slice(0, 1), permission: view, userId: 'alice', objectIds: OBJECT_IDS };
+      expect((await reads.readAhead!(ask))?.objects).toEqual(await storage.getMany(REFS.slice(0, 1)));
       expect(texts[0]).not.toContain('access_control_entries');
+    });
+
+    it('peeks at a list timestamp without initialising it, with or without objects', async () => {
+      const reads = await storage.begin({ readonly: true });
+      const view = permission.beginAlongside(reads)!;
+      const unknown = { resource: 'record', parentId: `${BUCKET}/collections/none` };
+      const answer = await reads.readAhead!({ refs: [], timestampOf: unknown, permission: view, userId: 'bob', objectIds: [] });
+      expect(answer).toEqual({ objects: [], timestamp: undefined });
+      expect(await storage.resourceTimestamps('record', unknown.parentId)).toEqual([]);
+      expect(await view.getUserPrincipals('bob')).toEqual(['group:everyone']);
     });
 
     it('falls back, reading nothing, for a permission backend on another client', async () => {
@@ -125,8 +137,9 @@ function contract(name: string, open: () => Promise<{ driver: SqlDriver; close: 
       const view = await elsewhere.begin({ readonly: true });
       const memory = await new MemoryPermission().begin({ readonly: true });
       texts.length = 0;
-      expect(await reads.getManyAndPreload!(REFS, view, 'alice', OBJECT_IDS)).toBeUndefined();
-      expect(await reads.getManyAndPreload!(REFS, memory, 'alice', OBJECT_IDS)).toBeUndefined();
+      const ask = { refs: REFS, timestampOf: LIST, userId: 'alice', objectIds: OBJECT_IDS };
+      expect(await reads.readAhead!({ ...ask, permission: view })).toBeUndefined();
+      expect(await reads.readAhead!({ ...ask, permission: memory })).toBeUndefined();
       expect(texts).toHaveLength(0);
     });
   });

@@ -299,6 +299,14 @@ function sabotageStorage(target: FastifyInstance): void {
       for (const ref of refs) sabotage(ref.id);
       return getMany(refs);
     };
+    // …in one statement with the permissions when both share a database (core/sql/union.ts).
+    if (typeof view.readAhead === 'function') {
+      const readAhead = (view.readAhead as (ask: { refs: { id: string }[] }) => Promise<unknown>).bind(view);
+      view.readAhead = async (ask: { refs: { id: string }[] }) => {
+        for (const ref of ask.refs) sabotage(ref.id);
+        return readAhead(ask);
+      };
+    }
     return view;
   };
 }

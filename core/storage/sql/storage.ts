@@ -2,8 +2,7 @@ import type { FilterNode, JsonObject } from '../../filters/ast.ts';
 import { beginTransaction, type QueryOptions, type SqlClient, type SqlDriver, type SqlResult } from '../../sql/driver.ts';
 import { translateSqlError } from '../../sql/errors.ts';
 import { Params, isColumnField, orderSql, whereSql } from '../../sql/filters.ts';
-import { canPreloadInUnion, rowsOf, unionSql, type UnionPart, type UnionRow } from '../../sql/union.ts';
-import type { Permission } from '../../permission/types.ts';
+import { canPreloadInUnion, rowsOf, unionSql, type UnionArm, type UnionPart, type UnionRow } from '../../sql/union.ts';
 import { nextTimestamp } from '../timestamps.ts';
 import {
   ObjectNotFoundError,
@@ -14,6 +13,8 @@ import {
   type ListOptions,
   type ObjectRef,
   type ParentTimestamp,
+  type ReadAhead,
+  type ReadAheadAnswer,
   type Storage,
   type StorageBackend,
   type StoredObject,
@@ -97,6 +98,11 @@ const OBJECT_COLUMNS = {
   deleted: 'deleted',
   data: 'data',
 };
+
+function timestampArm(resource: string, parentId: string, params: Params): UnionArm {
+  const where = `parent_id = ${params.add(parentId)} AND resource_name = ${params.add(resource)}`;
+  return { kind: 'timestamp', columns: { last_modified: 'last_modified' }, from: `FROM timestamps WHERE ${where}` };
+}
 
 /** Row values, not unnest(): the primary key lookups plan in a tenth of the time (bench/README.md #8). */
 function liveRefs(refs: readonly ObjectRef[], params: Params): string {
@@ -261,24 +267,24 @@ class SqlStorageView implements Storage {
     return inRefsOrder(refs, result.rows);
   }
 
-  async getManyAndPreload(
-    refs: readonly ObjectRef[],
-    permission: Permission,
-    userId: string | null,
-    objectIds: readonly string[],
-  ): Promise<(StoredObject | null)[] | undefined> {
+  async readAhead(ask: ReadAhead): Promise<ReadAheadAnswer | undefined> {
+    const { refs, timestampOf, permission } = ask;
     const joinable = canPreloadInUnion(permission) && permission.sqlClient === this.client;
-    if (!joinable || !refs.length || refs.length > GET_MANY_CHUNK) return undefined;
+    if (!joinable || refs.length > GET_MANY_CHUNK) return undefined;
     const params = new Params();
-    const preload = permission.preloadPart(userId, objectIds, params);
+    const preload = permission.preloadPart(ask.userId, ask.objectIds, params);
     const objects: UnionPart<(StoredObject | null)[]> = {
-      arms: [{ kind: 'object', columns: OBJECT_COLUMNS, from: `FROM objects WHERE ${liveRefs(refs, params)}` }],
+      arms: refs.length ? [{ kind: 'object', columns: OBJECT_COLUMNS, from: `FROM objects WHERE ${liveRefs(refs, params)}` }] : [],
       absorb: (rows) => inRefsOrder(refs, rows as unknown as (Row & { parent_id: string; resource_name: string })[]),
     };
-    const parts = preload ? [preload, objects] : [objects];
-    const { rows } = await this.run<UnionRow>(unionSql(parts, 'principal'), params.values);
+    const timestamp: UnionPart<number | undefined> = {
+      arms: timestampOf ? [timestampArm(timestampOf.resource, timestampOf.parentId, params)] : [],
+      absorb: (rows) => (rows.length ? (rows[0].last_modified as number) : undefined),
+    };
+    const parts = [preload, objects, timestamp].filter((part): part is UnionPart<unknown> => part !== null && part.arms.length > 0);
+    const { rows } = parts.length ? await this.run<UnionRow>(unionSql(parts, 'principal'), params.values) : { rows: [] };
     preload?.absorb(rowsOf(preload, rows));
-    return objects.absorb(rowsOf(objects, rows));
+    return { objects: objects.absorb(rowsOf(objects, rows)), timestamp: timestamp.absorb(rowsOf(timestamp, rows)) };
   }
 
   async update(resource: string, parentId: string, id: string, object: JsonObject): Promise<StoredObject> {
