@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { combine, freePort, startProcess, type Served } from './procs.ts';
@@ -36,12 +37,20 @@ export interface KintoOptions {
 
 const SERVER_ENV = { LOG_LEVEL: 'warn' };
 
-/** Extra Node flags for the server processes only (e.g. `--max-old-space-size=128`). */
-const SERVER_NODE_FLAGS = (process.env.BENCH_SERVER_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+/** The Node flags the distribution image runs the server with (its `NODE_OPTIONS`). */
+function imageNodeOptions(root: string): string {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  return /^\s*(?:ENV\s+)?NODE_OPTIONS=(\S+)/m.exec(dockerfile)?.[1] ?? '';
+}
+
+/** Node flags for the server processes only: the image's, or `$BENCH_SERVER_NODE_OPTIONS` (may be empty). */
+function serverNodeFlags(root: string): string[] {
+  return (process.env.BENCH_SERVER_NODE_OPTIONS ?? imageNodeOptions(root)).split(/\s+/).filter(Boolean);
+}
 
 function nodeFlags(options: KintoOptions): string[] {
   const profile = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [];
-  return [...SERVER_NODE_FLAGS, ...profile];
+  return [...serverNodeFlags(options.root ?? ROOT), ...profile];
 }
 
 /** `kinto start` with N workers: one clustered process, or N processes on N ports. */

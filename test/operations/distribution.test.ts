@@ -109,6 +109,13 @@ describe('Dockerfile', () => {
     expect(envOf(image).KINTO_INI).toBe('/app/dist/kinto.ini');
   });
 
+  it('caps V8’s young generation (NODE_OPTIONS), as `npm start` and the benchmark do', () => {
+    const flags = envOf(image).NODE_OPTIONS;
+    expect(flags).toMatch(/^--max-semi-space-size=\d+$/);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.start).toBe(`node ${flags} core/cli.ts start`);
+  });
+
   it('starts the distribution, checks its health on __lbheartbeat__, and writes /app/version.json', () => {
     expect(execForm(image, 'ENTRYPOINT')).toEqual(['node', 'core/cli.ts']);
     expect(execForm(image, 'CMD')).toEqual(['start']);
