@@ -35,17 +35,21 @@ export interface KintoOptions {
   root?: string;
 }
 
-const SERVER_ENV = { LOG_LEVEL: 'warn' };
-
-/** The Node flags the distribution image runs the server with (its `NODE_OPTIONS`). */
-function imageNodeOptions(root: string): string {
+/** An `ENV` value of the distribution image (its Dockerfile's `NAME=value`), or undefined. */
+function imageEnv(root: string, name: string): string | undefined {
   const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
-  return /^\s*(?:ENV\s+)?NODE_OPTIONS=(\S+)/m.exec(dockerfile)?.[1] ?? '';
+  return new RegExp(`^\\s*(?:ENV\\s+)?${name}=(\\S+)`, 'm').exec(dockerfile)?.[1];
 }
 
 /** Node flags for the server processes only: the image's, or `$BENCH_SERVER_NODE_OPTIONS` (may be empty). */
 function serverNodeFlags(root: string): string[] {
-  return (process.env.BENCH_SERVER_NODE_OPTIONS ?? imageNodeOptions(root)).split(/\s+/).filter(Boolean);
+  return (process.env.BENCH_SERVER_NODE_OPTIONS ?? imageEnv(root, 'NODE_OPTIONS') ?? '').split(/\s+/).filter(Boolean);
+}
+
+/** The server's environment: quiet logs, and the image's malloc arenas (unless set here). */
+function serverEnv(root: string): Record<string, string> {
+  const arenas = process.env.MALLOC_ARENA_MAX ?? imageEnv(root, 'MALLOC_ARENA_MAX');
+  return { LOG_LEVEL: 'warn', ...(arenas ? { MALLOC_ARENA_MAX: arenas } : {}) };
 }
 
 function nodeFlags(options: KintoOptions): string[] {
@@ -61,7 +65,7 @@ export async function startKinto(options: KintoOptions): Promise<Served> {
     const workers = options.workers > 1 ? ['--workers', String(options.workers)] : [];
     return startProcess({
       args: [...base, '--port', String(port), ...workers],
-      env: SERVER_ENV,
+      env: serverEnv(options.root ?? ROOT),
       ports: [port],
       readyPath: '/v1/__lbheartbeat__',
       label: 'kinto',
@@ -73,7 +77,7 @@ export async function startKinto(options: KintoOptions): Promise<Served> {
     parts.push(
       await startProcess({
         args: [...base, '--port', String(port)],
-        env: SERVER_ENV,
+        env: serverEnv(options.root ?? ROOT),
         ports: [port],
         readyPath: '/v1/__lbheartbeat__',
         label: `kinto #${i + 1}`,
