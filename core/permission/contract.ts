@@ -93,6 +93,19 @@ export function runPermissionContract(name: string, create: () => Promise<Permis
       expect([...all.keys()].sort()).toEqual([C, `${C}/records/r1`]);
     });
 
+    it('tells whether any object is accessible, as the listing of them would', async () => {
+      await backend.replaceObjectPermissions(`${C}/records/r1`, { write: ['group'] });
+      await backend.replaceObjectPermissions(`${C}/records/r1/attachments/a`, { read: ['bob'] });
+      await backend.replaceObjectPermissions(C, { read: ['carol'] });
+      const records: [string, string][] = [[`${C}/records/*`, 'read'], [`${C}/records/*`, 'write']];
+      for (const principals of [['group'], ['alice', 'group'], ['bob'], ['carol'], ['alice'], []]) {
+        const listed = await backend.getAccessibleObjects(principals, records);
+        expect(await backend.hasAccessibleObjects!(principals, records), principals.join()).toBe(listed.size > 0);
+      }
+      expect(await backend.hasAccessibleObjects!(['group'], [[`${C}/records/*`, 'read']])).toBe(false);
+      expect(await backend.hasAccessibleObjects!(['group'], [])).toBe(false);
+    });
+
     it('lists an object once when several of the principals hold the same permission on it', async () => {
       await backend.replaceObjectPermissions(`${C}/records/r1`, { read: ['alice', 'group'], write: ['group'] });
       const found = await backend.getAccessibleObjects(['alice', 'group'], [[`${C}/records/*`, 'read'], [`${C}/records/*`, 'write']]);

@@ -121,6 +121,10 @@ class MemoryPermissionView implements Permission {
     return result;
   }
 
+  async hasAccessibleObjects(principals: readonly string[], bound: readonly BoundPermission[]): Promise<boolean> {
+    return bound.length > 0 && (await this.getAccessibleObjects(principals, bound)).size > 0;
+  }
+
   async getAuthorizedPrincipals(bound: readonly BoundPermission[]): Promise<Set<string>> {
     const result = new Set<string>();
     for (const [objectId, perm] of bound) {

@@ -1,4 +1,5 @@
 import type { KintoCore } from '../context.ts';
+import type { ReadableBy } from '../storage/types.ts';
 import { isPlainObject } from './call.ts';
 import type { PathParams, RequestInfo, ResourceDefinition } from './definition.ts';
 
@@ -6,6 +7,8 @@ export interface Access {
   allowed: boolean;
   /** On a plural read the caller cannot fully see: the ids it may see (else null). */
   sharedIds: string[] | null;
+  /** The same, left to the listing's SQL when storage joins the permission backend (a GET). */
+  readableBy?: ReadableBy;
 }
 
 interface Requirement {
@@ -73,9 +76,17 @@ export async function authorizeResource(
   if (!isListing) return { allowed: false, sharedIds: null };
 
   const childBound = core.authorizer.bound(`${plural}/*`, need.permission).filter(([uri]) => uri.endsWith('/*'));
-  const accessible = await uow.permission.getAccessibleObjects(identity.principals, childBound);
-  const sharedIds = [...accessible.keys()].map((uri) => uri.slice(uri.lastIndexOf('/') + 1));
-  if (sharedIds.length) return { allowed: true, sharedIds };
+  const joined = request.method === 'GET' && childBound.every(([uri]) => uri === `${plural}/*`);
+  if (joined && uow.storage.joinsPermissions?.(uow.permission) && uow.permission.hasAccessibleObjects) {
+    if (await uow.permission.hasAccessibleObjects(identity.principals, childBound)) {
+      const permissions = [...new Set(childBound.map(([, perm]) => perm))];
+      return { allowed: true, sharedIds: null, readableBy: { pluralUri: plural, permissions, principals: identity.principals } };
+    }
+  } else {
+    const accessible = await uow.permission.getAccessibleObjects(identity.principals, childBound);
+    const sharedIds = [...accessible.keys()].map((uri) => uri.slice(uri.lastIndexOf('/') + 1));
+    if (sharedIds.length) return { allowed: true, sharedIds };
+  }
   const canCreate = await check(plural, `${definition.name}:create`);
   return { allowed: canCreate, sharedIds: canCreate ? [] : null };
 }

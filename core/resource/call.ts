@@ -1,7 +1,7 @@
 import type { JsonObject } from '../filters/ast.ts';
 import type { Settings } from '../settings/load.ts';
 import type { Cache } from '../cache/types.ts';
-import type { StoredObject } from '../storage/types.ts';
+import type { ReadableBy, StoredObject } from '../storage/types.ts';
 import type { UnitOfWork } from '../unit-of-work.ts';
 import type { HookContext, PathParams, ResourceDefinition } from './definition.ts';
 import { ResourceModel } from './model.ts';
@@ -28,6 +28,8 @@ export interface ResourceCall {
   readonly absoluteUrl: (pathWithQuery: string) => string;
   /** Ids the caller may see when it cannot read the whole list (null = no restriction). */
   readonly sharedIds: readonly string[] | null;
+  /** The same restriction, resolved in the listing's SQL (then `sharedIds` is null). */
+  readonly readableBy?: ReadableBy;
   /** Parents loaded during authorization, when the route already needed them. */
   readonly parents: Record<string, StoredObject>;
 }

@@ -1,6 +1,6 @@
 import type { FilterNode, JsonObject, SortField } from '../filters/ast.ts';
 import type { Acl } from '../permission/types.ts';
-import type { StoredObject } from '../storage/types.ts';
+import type { ReadableBy, StoredObject } from '../storage/types.ts';
 import type { UnitOfWork } from '../unit-of-work.ts';
 import type { Action } from '../events.ts';
 import type { PathParams, ResourceDefinition } from './definition.ts';
@@ -31,6 +31,7 @@ export interface ListQuery {
   sort: readonly SortField[];
   limit?: number;
   includeDeleted?: boolean;
+  readableBy?: ReadableBy;
 }
 
 /**

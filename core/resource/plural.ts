@@ -88,7 +88,7 @@ export async function pluralGet(call: ResourceCall): Promise<ResourceResult> {
     const total = String(await model.count(page.filters));
     return { status: 200, headers: { ...headers, 'Total-Objects': total, 'Total-Records': total } };
   }
-  const listing = { ...page, limit: page.limit + 1, includeDeleted: query.includeDeleted };
+  const listing = { ...page, limit: page.limit + 1, includeDeleted: query.includeDeleted, readableBy: call.readableBy };
   if (!query.fields) {
     // The common listing: each object's JSON comes from storage and is spliced, not re-serialised.
     const texts = await model.listJson(listing);

@@ -6,7 +6,7 @@ import { denied, identify } from '../http/identity.ts';
 import { checkNegotiation, resourceContentTypes } from '../http/negotiation.ts';
 import { absoluteUrl, apiPath } from '../http/urls.ts';
 import { inUnitOfWork, type UnitOfWork } from '../unit-of-work.ts';
-import { authorizeResource } from './authorize.ts';
+import { authorizeResource, type Access } from './authorize.ts';
 import { JsonText, type BodyKind, type ResourceCall, type ResourceResult } from './call.ts';
 import type { PathParams, RequestInfo, ResourceDefinition } from './definition.ts';
 import { objectDelete, objectGet, objectPatch, objectPut, pluralPost, responseBehavior } from './object.ts';
@@ -113,7 +113,7 @@ export async function serveResource(
   };
   const raw = override?.params ?? (request.params as PathParams);
   const params = definition.resolveParams ? await definition.resolveParams(raw, info) : raw;
-  const access = definition.authorize
+  const access: Access = definition.authorize
     ? await definition.authorize(params, info)
     : await authorizeResource(core, definition, params, info);
   if (!access.allowed) throw denied(core, identity);
@@ -135,6 +135,7 @@ export async function serveResource(
     requestUri: override?.requestUri ?? apiPath(request),
     absoluteUrl: (pathWithQuery) => absoluteUrl(core.settings, request, pathWithQuery),
     sharedIds: access.sharedIds,
+    readableBy: access.readableBy,
     parents,
   };
   return handler(call);

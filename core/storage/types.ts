@@ -37,8 +37,21 @@ export interface ReadAheadAnswer {
   readonly timestamp?: number;
 }
 
+/**
+ * A shared listing resolved in storage: only the children of `pluralUri` (`…/records`) on
+ * which one of `principals` holds one of `permissions`, read from the permission backend's
+ * ACEs in the listing's own statement (see `Storage.joinsPermissions`).
+ */
+export interface ReadableBy {
+  readonly pluralUri: string;
+  readonly permissions: readonly string[];
+  readonly principals: readonly string[];
+}
+
 export interface ListOptions {
   readonly filters?: readonly FilterNode[];
+  /** Only with a storage that `joinsPermissions` of the unit of work's permission view. */
+  readonly readableBy?: ReadableBy;
   readonly sort?: readonly SortField[];
   readonly limit?: number;
   /** Include tombstones (`deleted: true`) in the result. */
@@ -87,6 +100,8 @@ export interface Storage {
    * connection); undefined when it cannot, and nothing was read.
    */
   readAhead?(ask: ReadAhead): Promise<ReadAheadAnswer | undefined>;
+  /** Whether `list`/`listJson` can take `readableBy` for this permission view (same database and connection). */
+  joinsPermissions?(permission: Permission): boolean;
   /** Create or replace. A client `last_modified` greater than the current one is honoured. */
   update(resource: string, parentId: string, id: string, object: JsonObject): Promise<StoredObject>;
   /** Replace by a tombstone (or purge). Throws `ObjectNotFoundError` when absent. */

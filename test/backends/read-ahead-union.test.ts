@@ -8,11 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Permission } from '../../core/permission/types.ts';
 import { SqlPermission } from '../../core/permission/sql.ts';
 import type { QueryOptions, SqlClient, SqlDriver, SqlResult } from '../../core/sql/driver.ts';
-import { PgDriver } from '../../core/sql/pg-driver.ts';
 import { MemoryPermission } from '../../core/permission/memory.ts';
 import { SqlStorage } from '../../core/storage/sql/storage.ts';
 import type { ObjectRef } from '../../core/storage/types.ts';
-import { createTestDatabase, keepOpen, migrateAll, sharedPGlite } from '../helpers/databases.ts';
+import { keepOpen, openPGliteTestDriver, openPostgresTestDriver } from '../helpers/databases.ts';
 
 const BUCKET = '/buckets/b';
 const PARENT = `${BUCKET}/collections/c`;
@@ -145,17 +144,5 @@ function contract(name: string, open: () => Promise<{ driver: SqlDriver; close: 
   });
 }
 
-contract('PGlite', async () => ({ driver: keepOpen(await sharedPGlite()), close: async () => {} }));
-
-contract('PostgreSQL', async () => {
-  const database = await createTestDatabase();
-  const driver = new PgDriver({ url: database.url, poolSize: 2 });
-  await migrateAll(driver);
-  return {
-    driver,
-    close: async () => {
-      await driver.close();
-      await database.drop();
-    },
-  };
-});
+contract('PGlite', openPGliteTestDriver);
+contract('PostgreSQL', openPostgresTestDriver);

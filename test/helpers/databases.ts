@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { SqlClient, SqlDriver, SqlResult } from '../../core/sql/driver.ts';
 import { migrate } from '../../core/sql/migrations.ts';
 import { PGliteDriver } from '../../core/sql/pglite-driver.ts';
+import { PgDriver } from '../../core/sql/pg-driver.ts';
 import { STORAGE_MIGRATIONS } from '../../core/storage/sql/schema.ts';
 import { PERMISSION_MIGRATIONS } from '../../core/permission/sql.ts';
 import { CACHE_MIGRATIONS } from '../../core/cache/sql.ts';
@@ -55,4 +56,23 @@ export function sharedPGlite(): Promise<PGliteDriver> {
     return driver;
   })();
   return pglite;
+}
+
+/** A migrated PostgreSQL database of its own and a driver on it, for SQL tests on both engines. */
+export async function openPostgresTestDriver(): Promise<{ driver: SqlDriver; close: () => Promise<void> }> {
+  const database = await createTestDatabase();
+  const driver = new PgDriver({ url: database.url, poolSize: 2 });
+  await migrateAll(driver);
+  return {
+    driver,
+    close: async () => {
+      await driver.close();
+      await database.drop();
+    },
+  };
+}
+
+/** The shared in-memory PGlite engine, migrated, left open. */
+export async function openPGliteTestDriver(): Promise<{ driver: SqlDriver; close: () => Promise<void> }> {
+  return { driver: keepOpen(await sharedPGlite()), close: async () => {} };
 }

@@ -189,6 +189,14 @@ describe('timestamps: _since, _before, _to', () => {
     expect(ids(await alice.get(`${RECORDS}?_since=null`))).toHaveLength(3);
   });
 
+  it('lists tombstones sorted on a data field (the objects and tombstones merged by that field)', async () => {
+    await alice.delete(`${RECORDS}/${records[1].id}`);
+    const response = await alice.get(`${RECORDS}?_since=0&_sort=-n`);
+    expect(response.statusCode).toBe(200);
+    // A tombstone has no `n`: it sorts as null, first in a descending order (as Kinto).
+    expect(ids(response)).toEqual([records[1].id, records[2].id, records[0].id]);
+  });
+
   it('_to is a deprecated alias of _before that sends a soft-eol Alert', async () => {
     const response = await alice.get(`${RECORDS}?_to=${ts(2)}`);
     expect(ids(response)).toEqual([records[1].id, records[0].id]);
