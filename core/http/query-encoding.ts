@@ -1,7 +1,15 @@
 import { KintoError } from '../errors.ts';
 
+/** Only ASCII and no percent-escape of a byte >= 0x80: the decoded bytes are ASCII, valid UTF-8. */
+const PLAIN_ASCII = /^(?:[\x00-\x24\x26-\x7f]|%(?![89a-fA-F][0-9a-fA-F]))*$/;
+
 /** True when percent-decoding `text` (and `+` as space) gives valid UTF-8, as Python's query parsing needs. */
-function isUtf8Encoded(text: string): boolean {
+export function isUtf8Encoded(text: string): boolean {
+  // The common query (filters, a pagination token) is plain ASCII: no byte-by-byte decoding.
+  return PLAIN_ASCII.test(text) || decodesAsUtf8(text);
+}
+
+function decodesAsUtf8(text: string): boolean {
   const bytes: number[] = [];
   for (let i = 0; i < text.length; i += 1) {
     const hex = text[i] === '%' ? text.slice(i + 1, i + 3) : '';
