@@ -14,8 +14,8 @@ export function pyStrip(text: string): string {
   return text.replace(PY_STRIP, '');
 }
 
-/** What JSON text can start with, after JSON's whitespace: a word only as `true`, `false`, `null`. */
-const MAY_BE_JSON = /^[ \t\n\r]*(?:[-0-9"{[]|(?:true|false|null)[ \t\n\r]*$)/;
+/** What JSON text can start with, after JSON's whitespace (`-` only before a digit: `_sort=-field`); a word only as `true`, `false`, `null`. */
+const MAY_BE_JSON = /^[ \t\n\r]*(?:-?[0-9]|["{[]|(?:true|false|null)[ \t\n\r]*$)/;
 
 /** Kinto's `native_value`: the JSON reading of a string, else the string itself. */
 export function nativeValue(raw: string): JsonValue {

@@ -40,12 +40,12 @@ function randomText(random: Random, alphabet: readonly string[]): string {
   return Array.from({ length: randomInt(random, 12) }, () => pick(random, alphabet)).join('');
 }
 
-const JSON_PIECES = ['', ' ', '\t', '\n', '\u00a0', 't', 'true', 'false', 'null', 'nul', 'x', '1', '-', '0', '.5', 'e3', '"', '"a"', '{', '}', '[', ']', ',', ':', 'NaN', 'tech', 'é'];
+const JSON_PIECES = ['', ' ', '\t', '\n', '\u00a0', 't', 'true', 'false', 'null', 'nul', 'x', '1', '-', '0', '.5', 'e3', '"', '"a"', '{', '}', '[', ']', ',', ':', 'NaN', 'tech', 'é', '-x', '-last_modified'];
 const QUERY_PIECES = ['a', '=', '&', '+', '%', '%2', '%20', '%7F', '%7f', '%80', '%C3', '%A9', '%c3%a9', '%E2%82%AC', '%zz', '%8', 'é', '\u{1f600}', '\ud800', '_token=eyJ'];
 
 describe('nativeValue', () => {
   it('reads JSON where JSON.parse does, else keeps the string', () => {
-    const cases = ['tech', 'true', ' true ', 'truex', 'null', 'nulls', '12', ' -3.5e2 ', '"x"', '[1, "a"]', '{"a": 1}', '', ' ', 'NaN', 'Infinity', '\u00a01', 'fal'];
+    const cases = ['tech', '-last_modified', '-1', '- 1', '-', 'true', ' true ', 'truex', 'null', 'nulls', '12', ' -3.5e2 ', '"x"', '[1, "a"]', '{"a": 1}', '', ' ', 'NaN', 'Infinity', '\u00a01', 'fal'];
     for (const raw of cases) expect(nativeValue(raw), JSON.stringify(raw)).toEqual(referenceNativeValue(raw));
   });
 
