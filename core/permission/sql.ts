@@ -56,6 +56,27 @@ function accessibleCondition(principals: readonly string[], bound?: readonly Bou
   return [condition, [principals, regexps, bound.map(([, perm]) => perm), prefixes]];
 }
 
+/**
+ * Replaces the object's ACEs for the permissions of `acl` (all of them when `whole`), keeping
+ * those already there, as data-modifying CTEs done where `guard` holds.
+ */
+function aclReplaceCtes(objectId: string, acl: Acl, options: { whole?: boolean }, params: Params, guard: string): string {
+  const perms = Object.keys(acl);
+  const rows = perms.flatMap((perm) => [...new Set(acl[perm])].map((principal) => [perm, principal]));
+  const object = params.add(objectId);
+  const wantedPerms = params.add(rows.map((r) => r[0]));
+  const wantedPrincipals = params.add(rows.map((r) => r[1]));
+  const replaced = params.add(options.whole ? null : perms);
+  return `acl_wanted AS (SELECT p, pr FROM unnest(${wantedPerms}::text[], ${wantedPrincipals}::text[]) AS t(p, pr)),
+     acl_gone AS (
+       DELETE FROM access_control_entries a
+        WHERE ${guard} AND a.object_id = ${object} AND (${replaced}::text[] IS NULL OR a.permission = ANY(${replaced}::text[]))
+          AND NOT EXISTS (SELECT 1 FROM acl_wanted w WHERE w.p = a.permission AND w.pr = a.principal)),
+     acl_added AS (
+       INSERT INTO access_control_entries (object_id, permission, principal)
+       SELECT ${object}, p, pr FROM acl_wanted WHERE ${guard} ON CONFLICT DO NOTHING)`;
+}
+
 function literalPrefix(pattern: string): string {
   const star = pattern.indexOf('*');
   return star < 0 ? pattern : pattern.slice(0, star);
@@ -138,19 +159,9 @@ class SqlPermissionView implements Permission {
 
   /** One statement: the ACEs that go are deleted, those that come inserted (kept ones untouched). */
   async replaceObjectPermissions(objectId: string, acl: Acl, options: { whole?: boolean } = {}): Promise<void> {
-    const perms = Object.keys(acl);
-    if (!perms.length && !options.whole) return;
-    const rows = perms.flatMap((perm) => [...new Set(acl[perm])].map((principal) => [perm, principal]));
-    await this.run(
-      `WITH wanted AS (SELECT p, pr FROM unnest($2::text[], $3::text[]) AS t(p, pr)),
-       gone AS (
-         DELETE FROM access_control_entries a
-          WHERE a.object_id = $1 AND ($4::text[] IS NULL OR a.permission = ANY($4::text[]))
-            AND NOT EXISTS (SELECT 1 FROM wanted w WHERE w.p = a.permission AND w.pr = a.principal))
-       INSERT INTO access_control_entries (object_id, permission, principal)
-       SELECT $1, p, pr FROM wanted ON CONFLICT DO NOTHING`,
-      [objectId, rows.map((r) => r[0]), rows.map((r) => r[1]), options.whole ? null : perms],
-    );
+    if (!Object.keys(acl).length && !options.whole) return;
+    const params = new Params();
+    await this.run(`WITH ${aclReplaceCtes(objectId, acl, options, params, 'TRUE')} SELECT NULL`, params.values);
   }
 
   async deleteObjectPermissions(...patterns: string[]): Promise<void> {
@@ -338,18 +349,29 @@ class SqlPermissionTransaction extends SqlPermissionView implements TransactionC
     await super.removePrincipalFromAce(objectId, permission, principal);
   }
 
-  /** A known ACL (read by the authorization, or whole) is updated in memory: the response reads it next. */
   override async replaceObjectPermissions(objectId: string, acl: Acl, options: { whole?: boolean } = {}): Promise<void> {
+    const written = this.replacing(objectId, acl, options);
+    await super.replaceObjectPermissions(objectId, acl, options);
+    written();
+  }
+
+  aclReplacePart(objectId: string, acl: Acl, options: { whole?: boolean }, params: Params, guard: string) {
+    return { ctes: aclReplaceCtes(objectId, acl, options, params, guard), written: this.replacing(objectId, acl, options) };
+  }
+
+  /** A known ACL (read by the authorization, or whole) is updated in memory: the response reads it next. */
+  private replacing(objectId: string, acl: Acl, options: { whole?: boolean }): () => void {
     const known = options.whole ? {} : this.acls.get(objectId);
     this.changedAces(objectId);
-    await super.replaceObjectPermissions(objectId, acl, options);
-    if (known === undefined) return;
-    const next: Acl = { ...known };
-    for (const [perm, principals] of Object.entries(acl)) {
-      if (principals.length) next[perm] = [...new Set(principals)].sort(compareCodePoints);
-      else delete next[perm];
-    }
-    this.acls.set(objectId, next);
+    return () => {
+      if (known === undefined) return;
+      const next: Acl = { ...known };
+      for (const [perm, principals] of Object.entries(acl)) {
+        if (principals.length) next[perm] = [...new Set(principals)].sort(compareCodePoints);
+        else delete next[perm];
+      }
+      this.acls.set(objectId, next);
+    };
   }
 
   override async getObjectPermissionPrincipals(objectId: string, permission: string): Promise<string[]> {

@@ -94,10 +94,16 @@ export class ResourceModel {
 
   /** A created object's ACL is exactly `acl` (and its creator as writer): written whole, never read. */
   async create(object: JsonObject & { id: string }, acl: Acl): Promise<WithPermissions> {
-    const stored = await this.options.uow.storage.create(this.name, this.parentId, object);
+    const { storage, permission } = this.options.uow;
     const next: Acl = { ...acl };
     if (this.options.explicitPermissions) next.write = [...new Set([...(acl.write ?? []), this.currentPrincipal()])];
-    await this.options.uow.permission.replaceObjectPermissions(this.objectUri(stored.id), next, { whole: true });
+    const objectId = this.objectUri(object.id);
+    // One statement when both backends share a connection (the parent's lock is held less).
+    let stored = await storage.createWithAcl?.(this.name, this.parentId, object, { permission, objectId, acl: next });
+    if (!stored) {
+      stored = await storage.create(this.name, this.parentId, object);
+      await permission.replaceObjectPermissions(objectId, next, { whole: true });
+    }
     return { object: stored, permissions: await this.visiblePermissions(stored.id) };
   }
 

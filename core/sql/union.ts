@@ -1,10 +1,11 @@
 /**
- * Several backends' reads in one statement: each backend contributes arms of one `UNION ALL`
- * (its SELECTs, over one shape of columns) and reads its own rows back by `kind`. A GET of one
- * object then costs one round trip instead of two, when its storage and permission backends
- * share a database (bench/README.md #12, #20).
+ * Several backends' work in one statement, when storage and permissions share a database.
+ * Reads: each backend contributes arms of one `UNION ALL` (its SELECTs, over one shape of
+ * columns) and reads its own rows back by `kind`: a GET of one object is one round trip, not
+ * two (bench/README.md #12, #20). Writes: a create's ACL is CTEs of its insert (#24).
  */
 import type { SqlClient } from './driver.ts';
+import type { Acl } from '../permission/types.ts';
 import type { Params } from './filters.ts';
 
 /** The union's columns and their types (an arm's missing columns are typed NULLs). */
@@ -39,14 +40,23 @@ export interface UnionPart<T> {
   absorb(rows: readonly UnionRow[]): T;
 }
 
-/** A backend view that can add its `preload` to another backend's statement on the same client. */
-export interface PreloadInUnion {
+/**
+ * A permission view that can join another backend's statements on the same client: its
+ * `preload` as arms of a read, its `replaceObjectPermissions` as data-modifying CTEs of a write.
+ */
+export interface JoinablePermission {
   readonly sqlClient: SqlClient;
   preloadPart(userId: string | null, objectIds: readonly string[], params: Params): UnionPart<void> | null;
+  /**
+   * CTEs (named `acl_*`) that replace the object's ACL where `guard` (an SQL condition) holds;
+   * `written` updates what the view knows, once the statement has run.
+   */
+  aclReplacePart(objectId: string, acl: Acl, options: { whole?: boolean }, params: Params, guard: string): { ctes: string; written(): void };
 }
 
-export function canPreloadInUnion(permission: unknown): permission is PreloadInUnion {
-  return typeof (permission as Partial<PreloadInUnion>).preloadPart === 'function';
+export function isJoinablePermission(permission: unknown): permission is JoinablePermission {
+  const candidate = permission as Partial<JoinablePermission>;
+  return typeof candidate.preloadPart === 'function' && typeof candidate.aclReplacePart === 'function';
 }
 
 function armSql(arm: UnionArm): string {

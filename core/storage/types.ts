@@ -1,5 +1,5 @@
 import type { FilterNode, JsonObject, SortField } from '../filters/ast.ts';
-import type { Permission } from '../permission/types.ts';
+import type { Acl, Permission } from '../permission/types.ts';
 
 /** An object as stored: the client's fields plus `id` and `last_modified`; tombstones carry `deleted`. */
 export interface StoredObject extends JsonObject {
@@ -100,6 +100,17 @@ export interface Storage {
    * connection); undefined when it cannot, and nothing was read.
    */
   readAhead?(ask: ReadAhead): Promise<ReadAheadAnswer | undefined>;
+  /**
+   * `create`, and `write.permission.replaceObjectPermissions(write.objectId, write.acl, { whole:
+   * true })` in the same statement (only if the object was inserted), when this storage can join
+   * the permission backend's; undefined when it cannot, and nothing was written.
+   */
+  createWithAcl?(
+    resource: string,
+    parentId: string,
+    object: JsonObject & { id: string },
+    write: { readonly permission: Permission; readonly objectId: string; readonly acl: Acl },
+  ): Promise<StoredObject | undefined>;
   /** Whether `list`/`listJson` can take `readableBy` for this permission view (same database and connection). */
   joinsPermissions?(permission: Permission): boolean;
   /** Create or replace. A client `last_modified` greater than the current one is honoured. */

@@ -10,7 +10,7 @@ import { SqlPermission } from '../../core/permission/sql.ts';
 import type { QueryOptions, SqlClient, SqlDriver, SqlResult } from '../../core/sql/driver.ts';
 import { MemoryPermission } from '../../core/permission/memory.ts';
 import { SqlStorage } from '../../core/storage/sql/storage.ts';
-import type { ObjectRef } from '../../core/storage/types.ts';
+import { UnicityError, type ObjectRef } from '../../core/storage/types.ts';
 import { keepOpen, openPGliteTestDriver, openPostgresTestDriver } from '../helpers/databases.ts';
 
 const BUCKET = '/buckets/b';
@@ -28,7 +28,16 @@ function counting(driver: SqlDriver): { driver: SqlDriver; texts: string[] } {
     name: driver.name,
     supportsMultipleConnections: driver.supportsMultipleConnections,
     query,
-    withConnection: (work: (client: SqlClient) => Promise<unknown>) => driver.withConnection(work),
+    withConnection: (work: (client: SqlClient) => Promise<unknown>) =>
+      driver.withConnection((client) =>
+        work({
+          query: <Row,>(text: string, params?: readonly unknown[], options?: QueryOptions) => {
+            // BEGIN and COMMIT are not the statements under test.
+            if (params?.length) texts.push(text);
+            return client.query<Row>(text, params, options);
+          },
+        }),
+      ),
     exec: (script) => driver.exec(script),
     close: async () => {},
   } as SqlDriver;
@@ -130,6 +139,34 @@ function contract(name: string, open: () => Promise<{ driver: SqlDriver; close: 
       expect(await view.getUserPrincipals('bob')).toEqual(['group:everyone']);
     });
 
+    it('creates an object with its ACL in one statement, and leaves an existing object and its ACL alone', async () => {
+      const tx = await storage.begin();
+      try {
+        const view = permission.beginAlongside(tx)!;
+        texts.length = 0;
+        const acl = { write: ['alice'], read: ['group:x'] };
+        const created = await tx.createWithAcl!('record', PARENT, { id: 'joined', n: 7 }, { permission: view, objectId: record('joined'), acl });
+        expect(texts).toHaveLength(1);
+        expect(created).toMatchObject({ id: 'joined', n: 7 });
+        expect(created?.last_modified).toBe(await tx.resourceTimestamp('record', PARENT));
+        // The view knows the ACL it wrote: no statement to read it back.
+        texts.length = 0;
+        expect(await view.getObjectsPermissions([record('joined')])).toEqual([{ read: ['group:x'], write: ['alice'] }]);
+        expect(texts).toHaveLength(0);
+        const other = { permission: view, objectId: record('r1'), acl: { write: ['mallory'] } };
+        await expect(tx.createWithAcl!('record', PARENT, { id: 'r1', n: 0 }, other)).rejects.toBeInstanceOf(UnicityError);
+      } finally {
+        await tx.commit();
+      }
+      expect(await storage.get('record', PARENT, 'joined')).toMatchObject({ id: 'joined', n: 7 });
+      expect(await permission.getObjectsPermissions([record('joined'), record('r1')])).toEqual([
+        { read: ['group:x'], write: ['alice'] },
+        { write: ['alice', 'group:editors'] },
+      ]);
+      await storage.delete('record', PARENT, 'joined');
+      await permission.deleteObjectPermissions(record('joined'));
+    });
+
     it('falls back, reading nothing, for a permission backend on another client', async () => {
       const reads = await storage.begin({ readonly: true });
       const elsewhere = new SqlPermission(opened.driver);
@@ -139,6 +176,8 @@ function contract(name: string, open: () => Promise<{ driver: SqlDriver; close: 
       const ask = { refs: REFS, timestampOf: LIST, userId: 'alice', objectIds: OBJECT_IDS };
       expect(await reads.readAhead!({ ...ask, permission: view })).toBeUndefined();
       expect(await reads.readAhead!({ ...ask, permission: memory })).toBeUndefined();
+      const write = { permission: view, objectId: record('x'), acl: { write: ['alice'] } };
+      expect(await reads.createWithAcl!('record', PARENT, { id: 'x' }, write)).toBeUndefined();
       expect(texts).toHaveLength(0);
     });
   });

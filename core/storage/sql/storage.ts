@@ -2,8 +2,8 @@ import type { FilterNode, JsonObject } from '../../filters/ast.ts';
 import { beginTransaction, type QueryOptions, type SqlClient, type SqlDriver, type SqlResult } from '../../sql/driver.ts';
 import { translateSqlError } from '../../sql/errors.ts';
 import { Params, orderSql, whereSql } from '../../sql/filters.ts';
-import type { Permission } from '../../permission/types.ts';
-import { canPreloadInUnion, rowsOf, unionSql, type PreloadInUnion, type UnionPart, type UnionRow } from '../../sql/union.ts';
+import type { Acl, Permission } from '../../permission/types.ts';
+import { isJoinablePermission, rowsOf, unionSql, type JoinablePermission, type UnionPart, type UnionRow } from '../../sql/union.ts';
 import { nextTimestamp } from '../timestamps.ts';
 import {
   BUMP_TIMESTAMP,
@@ -164,6 +164,40 @@ class SqlStorageView implements Storage {
     throw new UnicityError(existing ?? { id: object.id, last_modified: requested ?? 0 });
   }
 
+  /**
+   * The common create (no client `last_modified`) with its ACL in one statement: the parent's
+   * lock is then held from this statement to COMMIT only (bench/README.md #24). The ACL CTEs
+   * run only if the object was inserted: a conflict leaves the existing object's ACL as it is.
+   */
+  async createWithAcl(
+    resource: string,
+    parentId: string,
+    object: JsonObject & { id: string },
+    write: { permission: Permission; objectId: string; acl: Acl },
+  ): Promise<StoredObject | undefined> {
+    if (typeof object.last_modified === 'number' || !this.joinsPermissions(write.permission)) return undefined;
+    const params = new Params();
+    for (const value of [parentId, resource, object.id, JSON.stringify(dataOf(object))]) params.add(value);
+    const acl = write.permission.aclReplacePart(write.objectId, write.acl, { whole: true }, params, 'EXISTS (SELECT 1 FROM inserted)');
+    const result = await this.run<Row>(
+      `WITH stamp AS (${BUMP_TIMESTAMP}),
+       inserted AS (
+         INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data)
+         SELECT $1, $2, $3, stamp.last_modified, FALSE, $4::jsonb FROM stamp
+         ${REVIVE_TOMBSTONE}),
+       ${acl.ctes}
+       SELECT id, last_modified, deleted, data FROM inserted`,
+      params.values,
+    );
+    this.locked?.add(`${resource}\u0000${parentId}`);
+    if (!result.rows.length) {
+      const existing = await this.get(resource, parentId, object.id);
+      throw new UnicityError(existing ?? { id: object.id, last_modified: 0 });
+    }
+    acl.written();
+    return toObject(result.rows[0]);
+  }
+
   async get(resource: string, parentId: string, id: string, options: { forUpdate?: boolean } = {}): Promise<StoredObject | null> {
     const lockable = options.forUpdate && this.locked && !this.locked.has(`${resource}\u0000${parentId}`);
     if (lockable) await this.lockParent(resource, parentId);
@@ -190,8 +224,8 @@ class SqlStorageView implements Storage {
     return inRefsOrder(refs, result.rows);
   }
 
-  joinsPermissions(permission: Permission): permission is Permission & PreloadInUnion {
-    return canPreloadInUnion(permission) && permission.sqlClient === this.client;
+  joinsPermissions(permission: Permission): permission is Permission & JoinablePermission {
+    return isJoinablePermission(permission) && permission.sqlClient === this.client;
   }
 
   async readAhead(ask: ReadAhead): Promise<ReadAheadAnswer | undefined> {
