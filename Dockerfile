@@ -22,11 +22,10 @@ FROM ${NODE_IMAGE} AS app
 ARG VERSION_COMMIT=""
 ARG VERSION_BUILD=""
 # Memory (bench/README.md #21): V8 grows its young generation to 2 x 64 MB under load and
-# keeps it, and glibc gives each thread (V8's compiler and GC helpers) its own malloc arena;
-# 16 MB semi-spaces and 2 arenas keep a worker under 200 MB at no measured cost in throughput.
+# keeps it; 16 MB semi-spaces keep a worker near 200 MB. (MALLOC_ARENA_MAX=2 took another
+# 40-50 MB off but looked like a cost in throughput: not set.)
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-semi-space-size=16 \
-    MALLOC_ARENA_MAX=2 \
     PORT=8888 \
     WEB_CONCURRENCY=2 \
     KINTO_INI=/app/dist/kinto.ini
