@@ -199,6 +199,8 @@ class MemoryStorageView implements Storage {
   }
 
   private select(resource: string | null, parentId: string, options: ListOptions): [string, StoredObject][] {
+    // Never ignored: listing everything instead would show what the caller may not read.
+    if (options.readableBy) throw new Error('readableBy needs a storage that joins the permission backend');
     const rows: [string, StoredObject][] = [];
     for (const key of this.state.matchingKeys(resource, parentId)) {
       for (const object of this.state.objects.get(key)!.values()) {

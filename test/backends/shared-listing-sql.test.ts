@@ -10,6 +10,7 @@ import { buildAfterFilter } from '../../core/filters/parse.ts';
 import { MemoryPermission } from '../../core/permission/memory.ts';
 import { SqlPermission } from '../../core/permission/sql.ts';
 import type { SqlDriver } from '../../core/sql/driver.ts';
+import { MemoryStorage } from '../../core/storage/memory.ts';
 import { SqlStorage } from '../../core/storage/sql/storage.ts';
 import type { ListOptions, StoredObject } from '../../core/storage/types.ts';
 import { keepOpen, openPGliteTestDriver, openPostgresTestDriver } from '../helpers/databases.ts';
@@ -87,6 +88,16 @@ function contract(name: string, open: () => Promise<{ driver: SqlDriver; close: 
     });
   });
 }
+
+describe('a shared listing on the memory storage', () => {
+  it('is refused, never ignored (that would list what the caller may not read)', async () => {
+    const storage = new MemoryStorage();
+    await storage.create('record', PARENT, { id: 'r1' });
+    const readableBy = { pluralUri: PLURAL, permissions: ['read'], principals: ['alice'] };
+    await expect(storage.list('record', PARENT, { readableBy })).rejects.toThrow(/readableBy/);
+    await expect(storage.listJson('record', PARENT, { readableBy })).rejects.toThrow(/readableBy/);
+  });
+});
 
 contract('PGlite', openPGliteTestDriver);
 contract('PostgreSQL', openPostgresTestDriver);
