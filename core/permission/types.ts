@@ -35,7 +35,7 @@ export interface Permission {
   /** Union of the principals holding any of the bound permissions. */
   getAuthorizedPrincipals(bound: readonly BoundPermission[]): Promise<Set<string>>;
   /** Whether `getAccessibleObjects(principals, bound)` would find any, without reading them all. */
-  hasAccessibleObjects?(principals: readonly string[], bound: readonly BoundPermission[]): Promise<boolean>;
+  hasAccessibleObjects(principals: readonly string[], bound: readonly BoundPermission[]): Promise<boolean>;
   /**
    * Optional hint of a request's view: the user's principals and these objects' ACLs will be
    * asked next; a backend that remembers them for the unit of work reads both at once.

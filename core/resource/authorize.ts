@@ -77,7 +77,7 @@ export async function authorizeResource(
 
   const childBound = core.authorizer.bound(`${plural}/*`, need.permission).filter(([uri]) => uri.endsWith('/*'));
   const joined = request.method === 'GET' && childBound.every(([uri]) => uri === `${plural}/*`);
-  if (joined && uow.storage.joinsPermissions?.(uow.permission) && uow.permission.hasAccessibleObjects) {
+  if (joined && uow.storage.joinsPermissions?.(uow.permission)) {
     if (await uow.permission.hasAccessibleObjects(identity.principals, childBound)) {
       const permissions = [...new Set(childBound.map(([, perm]) => perm))];
       return { allowed: true, sharedIds: null, readableBy: { pluralUri: plural, permissions, principals: identity.principals } };

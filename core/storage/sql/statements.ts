@@ -15,6 +15,9 @@ export interface Row {
   data: JsonObject;
 }
 
+/** A row that also says where the object lives (`getMany`, the read-ahead). */
+export type LocatedRow = Row & { parent_id: string; resource_name: string };
+
 export const NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
 export function toObject(row: Row): StoredObject {
@@ -70,6 +73,14 @@ export const REVIVE_TOMBSTONE = `ON CONFLICT (parent_id, resource_name, id) DO U
   WHERE objects.deleted
   RETURNING id, last_modified, deleted, data`;
 
+/**
+ * The common create's insert, after a `stamp` CTE of BUMP_TIMESTAMP: `$1` parent, `$2`
+ * resource, `$3` id, `$4` data.
+ */
+export const INSERT_STAMPED = `INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data)
+  SELECT $1, $2, $3, stamp.last_modified, FALSE, $4::jsonb FROM stamp
+  ${REVIVE_TOMBSTONE}`;
+
 /** What a listing reads: its parent and resource are known (fewer bytes for the driver to parse per row). */
 export const LISTED = 'id, last_modified, deleted, data';
 export const LISTED_AS_TEXT = 'id, last_modified, deleted, data::text AS data';
@@ -109,7 +120,7 @@ export function liveRefs(refs: readonly ObjectRef[], params: Params): string {
   return `(parent_id, resource_name, id) IN (${rows.join(', ')}) AND NOT deleted`;
 }
 
-export function inRefsOrder(refs: readonly ObjectRef[], rows: readonly (Row & { parent_id: string; resource_name: string })[]) {
+export function inRefsOrder(refs: readonly ObjectRef[], rows: readonly LocatedRow[]) {
   const found = new Map(rows.map((row) => [`${row.resource_name}\u0000${row.parent_id}\u0000${row.id}`, row]));
   return refs.map((ref) => {
     const row = found.get(`${ref.resource}\u0000${ref.parentId}\u0000${ref.id}`);

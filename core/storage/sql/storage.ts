@@ -8,6 +8,7 @@ import { nextTimestamp } from '../timestamps.ts';
 import {
   BUMP_TIMESTAMP,
   GET_MANY_CHUNK,
+  INSERT_STAMPED,
   LISTED,
   LISTED_AS_TEXT,
   NOW_MS,
@@ -22,6 +23,7 @@ import {
   timestampArm,
   toJsonText,
   toObject,
+  type LocatedRow,
   type Row,
 } from './statements.ts';
 import {
@@ -142,13 +144,7 @@ class SqlStorageView implements Storage {
     if (requested === undefined) {
       // The common case in one statement: the parent's lock, its timestamp bump and the insert
       // (writers of a parent are serialised on that lock: the shorter its hold, the more writes).
-      inserted = await this.run<Row>(
-        `WITH stamp AS (${BUMP_TIMESTAMP})
-         INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data)
-         SELECT $1, $2, $3, stamp.last_modified, FALSE, $4::jsonb FROM stamp
-         ${REVIVE_TOMBSTONE}`,
-        [parentId, resource, object.id, data],
-      );
+      inserted = await this.run<Row>(`WITH stamp AS (${BUMP_TIMESTAMP}) ${INSERT_STAMPED}`, [parentId, resource, object.id, data]);
       this.locked?.add(`${resource}\u0000${parentId}`);
     } else {
       const timestamp = await this.bump(resource, parentId, requested);
@@ -160,8 +156,13 @@ class SqlStorageView implements Storage {
       );
     }
     if (inserted.rows.length) return toObject(inserted.rows[0]);
-    const existing = await this.get(resource, parentId, object.id);
-    throw new UnicityError(existing ?? { id: object.id, last_modified: requested ?? 0 });
+    throw await this.conflict(resource, parentId, object.id, requested);
+  }
+
+  /** A create that met a live object: the error carries that object. */
+  private async conflict(resource: string, parentId: string, id: string, requested?: number): Promise<UnicityError> {
+    const existing = await this.get(resource, parentId, id);
+    return new UnicityError(existing ?? { id, last_modified: requested ?? 0 });
   }
 
   /**
@@ -180,20 +181,12 @@ class SqlStorageView implements Storage {
     for (const value of [parentId, resource, object.id, JSON.stringify(dataOf(object))]) params.add(value);
     const acl = write.permission.aclReplacePart(write.objectId, write.acl, { whole: true }, params, 'EXISTS (SELECT 1 FROM inserted)');
     const result = await this.run<Row>(
-      `WITH stamp AS (${BUMP_TIMESTAMP}),
-       inserted AS (
-         INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data)
-         SELECT $1, $2, $3, stamp.last_modified, FALSE, $4::jsonb FROM stamp
-         ${REVIVE_TOMBSTONE}),
-       ${acl.ctes}
+      `WITH stamp AS (${BUMP_TIMESTAMP}), inserted AS (${INSERT_STAMPED}), ${acl.ctes}
        SELECT id, last_modified, deleted, data FROM inserted`,
       params.values,
     );
     this.locked?.add(`${resource}\u0000${parentId}`);
-    if (!result.rows.length) {
-      const existing = await this.get(resource, parentId, object.id);
-      throw new UnicityError(existing ?? { id: object.id, last_modified: 0 });
-    }
+    if (!result.rows.length) throw await this.conflict(resource, parentId, object.id);
     acl.written();
     return toObject(result.rows[0]);
   }
@@ -217,7 +210,7 @@ class SqlStorageView implements Storage {
       return chunks.flat();
     }
     const params = new Params();
-    const result = await this.run<Row & { parent_id: string; resource_name: string }>(
+    const result = await this.run<LocatedRow>(
       `SELECT parent_id, resource_name, id, last_modified, deleted, data FROM objects WHERE ${liveRefs(refs, params)}`,
       params.values,
     );
@@ -235,7 +228,7 @@ class SqlStorageView implements Storage {
     const preload = permission.preloadPart(ask.userId, ask.objectIds, params);
     const objects: UnionPart<(StoredObject | null)[]> = {
       arms: refs.length ? [{ kind: 'object', columns: OBJECT_COLUMNS, from: `FROM objects WHERE ${liveRefs(refs, params)}` }] : [],
-      absorb: (rows) => inRefsOrder(refs, rows as unknown as (Row & { parent_id: string; resource_name: string })[]),
+      absorb: (rows) => inRefsOrder(refs, rows as unknown as LocatedRow[]),
     };
     const timestamp: UnionPart<number | undefined> = {
       arms: timestampOf ? [timestampArm(timestampOf.resource, timestampOf.parentId, params)] : [],
@@ -306,7 +299,7 @@ class SqlStorageView implements Storage {
   }
 
   /** Purges selected rows with one statement per (resource, parent), not one per row (history trimming). */
-  private async purgeRows(rows: readonly (Row & { parent_id: string; resource_name: string })[]): Promise<StoredObject[]> {
+  private async purgeRows(rows: readonly LocatedRow[]): Promise<StoredObject[]> {
     const groups = new Map<string, { resource: string; parentId: string; ids: string[] }>();
     for (const row of rows) {
       const key = `${row.resource_name}\u0000${row.parent_id}`;
