@@ -108,6 +108,8 @@ function log(message: string): void {
 
 interface Context {
   iniPath: string;
+  /** The same settings with the listing cache off. */
+  uncachedIniPath: string;
   dbUrl: string;
   fixture: Fixture;
   /** The sample record's GET body, returned by the ceiling routes. */
@@ -118,8 +120,10 @@ interface Context {
   opts: Options;
 }
 
-async function runScenario(scenario: Scenario, servers: { kinto: Served; ceiling: Served }, ctx: Context) {
-  const served = scenario.target === 'ceiling' ? servers.ceiling : servers.kinto;
+type Servers = Record<Scenario['target'], Served>;
+
+async function runScenario(scenario: Scenario, servers: Servers, ctx: Context) {
+  const served = servers[scenario.target];
   const failuresBefore = batchFailures;
   const connections = scenario.connections ?? ctx.opts.connections;
   const spec = { ...scenario.build(ctx.fixture), connections, duration: ctx.opts.duration, warmup: ctx.opts.warmup };
@@ -133,6 +137,12 @@ async function runWorkers(workers: number, ctx: Context) {
   const rows: Row[] = [];
   const ceiling = await startCeiling(ctx.dbUrl, collectionPath(COLLECTIONS.list), workers, ctx.json);
   const kinto = await startKinto({ iniPath: ctx.iniPath, workers, cpuProfDir: ctx.opts.cpuProf, root: ctx.opts.serverRoot });
+  const started = [ceiling, kinto];
+  // Started only when a selected scenario needs it (its memory is not the other's).
+  const uncached = selected(ctx.opts).some((s) => s.target === 'kinto-uncached')
+    ? await startKinto({ iniPath: ctx.uncachedIniPath, workers, root: ctx.opts.serverRoot })
+    : kinto;
+  if (uncached !== kinto) started.push(uncached);
   try {
     for (const scenario of selected(ctx.opts)) {
       const connections = scenario.connections ?? ctx.opts.connections;
@@ -141,12 +151,12 @@ async function runWorkers(workers: number, ctx: Context) {
         row.note = 'n/a (plugins/changes absent)';
       } else {
         log(`${workers} worker(s): ${scenario.name}`);
-        row.result = await runScenario(scenario, { kinto, ceiling }, ctx);
+        row.result = await runScenario(scenario, { kinto, ceiling, 'kinto-uncached': uncached }, ctx);
       }
       rows.push(row);
     }
   } finally {
-    await Promise.all([ceiling.stop(), kinto.stop()]);
+    await Promise.all(started.map((server) => server.stop()));
   }
   return rows;
 }
@@ -167,6 +177,8 @@ async function main(): Promise<void> {
     const iniText = benchIni(db.url, HAS_CHANGES);
     const iniPath = join(tmp, 'bench.ini');
     writeFileSync(iniPath, iniText);
+    const uncachedIniPath = join(tmp, 'bench-uncached.ini');
+    writeFileSync(uncachedIniPath, `${iniText}kinto.listing_cache_max_size_bytes = 0\n`);
     await migrateDatabase(iniText);
     log(`database ${db.url.replace(ADMIN_URL.replace(/\/[^/]*$/, ''), '')}; seeding`);
     const setupServer = await startKinto({ iniPath, workers: 1, root: opts.serverRoot });
@@ -181,7 +193,7 @@ async function main(): Promise<void> {
     }
     log(`seeded in ${((performance.now() - seeding) / 1000).toFixed(1)} s`);
     const watcher = await backendWatcher(db.url);
-    const ctx: Context = { iniPath, dbUrl: db.url, fixture, json, backends: watcher.pids, drain: () => watcher.drain(), opts };
+    const ctx: Context = { iniPath, uncachedIniPath, dbUrl: db.url, fixture, json, backends: watcher.pids, drain: () => watcher.drain(), opts };
     const rows: Row[] = [];
     let issue3: Issue3Result | null = null;
     try {

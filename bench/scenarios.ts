@@ -6,8 +6,11 @@ import { COLLECTIONS, type Fixture } from './lib/setup.ts';
 export interface Scenario {
   name: string;
   description: string;
-  /** `ceiling` scenarios hit the ceiling server, the others the Kinto server. */
-  target: 'kinto' | 'ceiling';
+  /**
+   * `ceiling` scenarios hit the ceiling server, the others the Kinto server; `kinto-uncached`
+   * one whose listing cache is off (every listing read from PostgreSQL, finding 25).
+   */
+  target: 'kinto' | 'kinto-uncached' | 'ceiling';
   /** Connections when not the run's (`--connections`). */
   connections?: number;
   build(fixture: Fixture): { requests: LoadRequest[]; headers: Record<string, string> };
@@ -55,6 +58,11 @@ export const LIST_QUERIES = {
   byField: 'category=tech&_sort=-score&_limit=100',
 } as const;
 
+const since: Scenario['build'] = (f) => ({
+  headers: { authorization: f.ownerAuth },
+  requests: [{ method: 'GET', path: `${records(COLLECTIONS.since)}?_since=${f.since}` }],
+});
+
 export const SCENARIOS: Scenario[] = [
   {
     name: 'ceiling: bare JSON',
@@ -101,13 +109,22 @@ export const SCENARIOS: Scenario[] = [
     build: (f) => ({ headers: { authorization: f.ownerAuth }, requests: [paginated(`${records(COLLECTIONS.list)}?${LIST_QUERIES.byField}`)] }),
   },
   {
+    name: 'list 10k filter, sort by time, uncached',
+    description: `the same with the listing cache off: every page read from PostgreSQL`,
+    target: 'kinto-uncached',
+    build: (f) => ({ headers: { authorization: f.ownerAuth }, requests: [paginated(`${records(COLLECTIONS.list)}?${LIST_QUERIES.byTime}`)] }),
+  },
+  {
     name: '_since on 100k',
     description: 'GET ?_since=<before 10 changes> on the 100k collection (8 updates, 2 tombstones)',
     target: 'kinto',
-    build: (f) => ({
-      headers: { authorization: f.ownerAuth },
-      requests: [{ method: 'GET', path: `${records(COLLECTIONS.since)}?_since=${f.since}` }],
-    }),
+    build: since,
+  },
+  {
+    name: '_since on 100k, uncached',
+    description: 'the same with the listing cache off',
+    target: 'kinto-uncached',
+    build: since,
   },
   {
     name: 'POST record',

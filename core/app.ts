@@ -23,6 +23,7 @@ import { Metrics, instrumentCore } from './metrics.ts';
 import { pluginMigrations, registerPlugins, resolvePlugins } from './plugins.ts';
 import type { ResourceDefinition } from './resource/definition.ts';
 import { registerResource } from './resource/routes.ts';
+import { ListingCache } from './resource/listing-cache.ts';
 import { kintoResources } from './resources/index.ts';
 import { corePublicSettings } from './settings/catalog/index.ts';
 import { addWarning, type LoadedConfig } from './settings/load.ts';
@@ -69,6 +70,7 @@ function createCore(config: LoadedConfig, backends: Backends): KintoCore {
     publicSettings: new Registry<true>('public setting'),
     userInfo: new Registry<UserInfoProvider>('user info provider'),
     metrics: new Metrics(),
+    listings: new ListingCache(settings.int('listing_cache_max_size_bytes', 0)),
   };
 }
 

@@ -6,6 +6,7 @@ import type { EventBus } from './events.ts';
 import type { Metrics } from './metrics.ts';
 import type { PermissionBackend } from './permission/types.ts';
 import type { ResourceDefinition } from './resource/definition.ts';
+import type { ListingCache } from './resource/listing-cache.ts';
 import type { LoadedConfig, Settings } from './settings/load.ts';
 import type { StorageBackend } from './storage/types.ts';
 import { SettingsError } from './settings/ini.ts';
@@ -78,6 +79,8 @@ export interface KintoCore {
   readonly userInfo: Registry<UserInfoProvider>;
   /** Where the core's measurements go: a metrics plugin (StatsD, Prometheus) provides the service. */
   readonly metrics: Metrics;
+  /** Listings kept by the version of their list (core/resource/listing-cache.ts). */
+  readonly listings: ListingCache;
 }
 
 export type UserInfoProvider = (identity: Identity) => Promise<Record<string, unknown>>;

@@ -4,6 +4,7 @@ import type { Cache } from '../cache/types.ts';
 import type { ReadableBy, StoredObject } from '../storage/types.ts';
 import type { UnitOfWork } from '../unit-of-work.ts';
 import type { HookContext, PathParams, ResourceDefinition } from './definition.ts';
+import type { ListingCache } from './listing-cache.ts';
 import { ResourceModel } from './model.ts';
 
 export type BodyKind = 'json' | 'merge-patch' | 'json-patch';
@@ -22,6 +23,7 @@ export interface ResourceCall {
   readonly uow: UnitOfWork;
   readonly settings: Settings;
   readonly cache: Cache;
+  readonly listings: ListingCache;
   /** Request path without the version prefix (event `uri`). */
   readonly requestUri: string;
   /** Builds an absolute URL for a path and querystring (Next-Page). */
@@ -59,6 +61,7 @@ export function modelFor(call: ResourceCall): ResourceModel {
     explicitPermissions: call.settings.bool('explicit_permissions', true),
     readonlyMode: call.settings.bool('readonly', false),
     requestUri: call.requestUri,
+    listings: call.listings,
   });
 }
 

@@ -4,7 +4,8 @@ import type { ReadableBy, StoredObject } from '../storage/types.ts';
 import type { UnitOfWork } from '../unit-of-work.ts';
 import type { Action } from '../events.ts';
 import type { PathParams, ResourceDefinition } from './definition.ts';
-import { takeReadAhead, takeReadAheadTimestamp } from './read-ahead.ts';
+import { listingKey, type ListingCache } from './listing-cache.ts';
+import { takeReadAhead, takeReadAheadTimestamp, takeReadAheadVersion } from './read-ahead.ts';
 
 export interface ModelOptions {
   readonly uow: UnitOfWork;
@@ -18,6 +19,7 @@ export interface ModelOptions {
   readonly readonlyMode?: boolean;
   /** URI of the request (without /v1), carried by events. */
   readonly requestUri: string;
+  readonly listings?: ListingCache;
 }
 
 export interface WithPermissions {
@@ -67,8 +69,17 @@ export class ResourceModel {
     return this.options.uow.storage.list(this.name, this.parentId, query);
   }
 
-  listJson(query: ListQuery): Promise<string[]> {
-    return this.options.uow.storage.listJson(this.name, this.parentId, query);
+  /**
+   * Served from the listing cache when the list's version was read ahead and has not changed
+   * since. Not a listing that reads the ACEs (`readableBy`): an ACL may change without its object.
+   */
+  listJson(query: ListQuery): Promise<readonly string[]> {
+    const { uow, listings } = this.options;
+    const read = () => uow.storage.listJson(this.name, this.parentId, query);
+    const cacheable = uow.readonly && listings?.enabled && !query.readableBy;
+    const version = cacheable ? takeReadAheadVersion(uow, this.name, this.parentId) : undefined;
+    const key = version === undefined ? null : listingKey(this.name, this.parentId, query);
+    return key === null ? read() : listings!.read(key, version!, read);
   }
 
   count(filters: readonly FilterNode[]): Promise<number> {

@@ -7,12 +7,13 @@
  */
 import type { KintoCore } from '../context.ts';
 import { authenticate } from '../http/identity.ts';
-import { ReadonlyError, type ObjectRef, type ReadAhead, type ReadAheadAnswer, type StoredObject } from '../storage/types.ts';
+import { type ObjectRef, type ReadAhead, type ReadAheadAnswer, type StoredObject } from '../storage/types.ts';
 import type { UnitOfWork } from '../unit-of-work.ts';
 import type { PathParams, ResourceDefinition } from './definition.ts';
 
 const parentKey = (ref: ObjectRef) => `parent:${ref.resource}:${ref.parentId}:${ref.id}`;
 const timestampKey = (resource: string, parentId: string) => `timestamp:${resource}\u0000${parentId}`;
+const versionKey = (resource: string, parentId: string) => `version:${resource}\u0000${parentId}`;
 const objectKey = (ref: ObjectRef) => `read-ahead:${ref.resource}\u0000${ref.parentId}\u0000${ref.id}`;
 
 /** A parent fetched earlier in this unit of work (a batch shares it), or undefined. */
@@ -85,37 +86,37 @@ async function readAheadListing(
   const parentId = definition.parentId(params);
   const timestampOf = { resource: definition.name, parentId };
   const ask = { refs: parent ? [parent] : [], timestampOf, permission: uow.permission, userId, objectIds: bound };
-  const { objects, timestamp } = await readAhead(uow, ask);
+  const { objects, timestamp, version } = await readAhead(uow, ask);
   if (parent && objects[0]) rememberParent(uow, parent, objects[0]);
   if (timestamp !== undefined) uow.bound.set(timestampKey(definition.name, parentId), timestamp);
+  if (version !== undefined) uow.bound.set(versionKey(definition.name, parentId), version);
 }
 
 /** One statement when storage and permissions share a connection, else up to three concurrent ones. */
 async function readAhead(uow: UnitOfWork, ask: ReadAhead): Promise<ReadAheadAnswer> {
   const joined = await uow.storage.readAhead?.(ask);
   if (joined) return joined;
-  const [objects, , timestamp] = await Promise.all([
+  const [objects, , list] = await Promise.all([
     ask.refs.length ? uow.storage.getMany(ask.refs) : [],
     uow.permission.preload?.(ask.userId, ask.objectIds),
-    ask.timestampOf ? peekTimestamp(uow, ask.timestampOf) : undefined,
+    // Peeked: an uninitialised timestamp is not created before authorization.
+    ask.timestampOf ? uow.storage.resourceVersion(ask.timestampOf.resource, ask.timestampOf.parentId) : undefined,
   ]);
-  return { objects, timestamp };
-}
-
-/** A list timestamp if it exists: an uninitialised one is not created before authorization. */
-async function peekTimestamp(uow: UnitOfWork, of: { resource: string; parentId: string }): Promise<number | undefined> {
-  try {
-    return await uow.storage.resourceTimestamp(of.resource, of.parentId, { create: false });
-  } catch (error) {
-    if (error instanceof ReadonlyError) return undefined;
-    throw error;
-  }
+  return { objects, timestamp: list?.timestamp, version: list?.version };
 }
 
 /** The list timestamp read ahead for this request, or undefined. Taken once, as the object. */
 export function takeReadAheadTimestamp(uow: UnitOfWork, resource: string, parentId: string): number | undefined {
   const key = timestampKey(resource, parentId);
   const found = uow.bound.get(key) as number | undefined;
+  uow.bound.delete(key);
+  return found;
+}
+
+/** The version of the list timestamp read ahead (see `Storage.resourceVersion`), or undefined. Taken once. */
+export function takeReadAheadVersion(uow: UnitOfWork, resource: string, parentId: string): string | undefined {
+  const key = versionKey(resource, parentId);
+  const found = uow.bound.get(key) as string | undefined;
   uow.bound.delete(key);
   return found;
 }

@@ -132,6 +132,7 @@ export async function serveResource(
     body: info.body,
     bodyKind: override ? 'json' : bodyKind(request),
     cache: core.cache,
+    listings: core.listings,
     requestUri: override?.requestUri ?? apiPath(request),
     absoluteUrl: (pathWithQuery) => absoluteUrl(core.settings, request, pathWithQuery),
     sharedIds: access.sharedIds,

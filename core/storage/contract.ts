@@ -235,6 +235,36 @@ export function runStorageContract(name: string, create: () => Promise<StorageBa
       expect(await parents()).toEqual(['/buckets/b/collections/kept']);
     });
 
+    it('gives a list a version that every change of its objects or tombstones moves, and nothing else', async () => {
+      expect(await storage.resourceVersion(R, P)).toBeUndefined();
+      const seen: string[] = [];
+      const changed = async (change: () => Promise<unknown>) => {
+        await change();
+        const read = await storage.resourceVersion(R, P);
+        expect(read?.timestamp).toBe(await storage.resourceTimestamp(R, P));
+        expect(await storage.resourceVersion(R, P)).toEqual(read);
+        expect(seen).not.toContain(read!.version);
+        seen.push(read!.version);
+      };
+      await changed(() => storage.create(R, P, { id: 'a' }));
+      await changed(() => storage.create(R, P, { id: 'future', last_modified: Date.now() + 1_000_000 }));
+      // A past client timestamp leaves the list timestamp as it is: the version still moves.
+      await changed(() => storage.create(R, P, { id: 'past', last_modified: 1000 }));
+      await changed(() => storage.update(R, P, 'a', { n: 1 }));
+      await changed(() => storage.delete(R, P, 'a'));
+      await changed(() => storage.purgeDeleted(R, P));
+      await changed(() => storage.deleteAll(R, P, { filters: [Filter.compare('eq', ['id'], 'past')], withTombstones: false }));
+      await changed(() => storage.deleteAll(R, P));
+      const tx = await storage.begin();
+      await tx.create(R, P, { id: 'rolled-back' });
+      await tx.rollback();
+      expect(await storage.get(R, P, 'rolled-back')).toBeNull();
+      // A parent purged of every resource starts afresh: same timestamp or not, a new version.
+      await storage.purgeDeleted(null, P);
+      expect(await storage.resourceVersion(R, P)).toBeUndefined();
+      await changed(() => storage.resourceTimestamp(R, P));
+    });
+
     it('rolls back a transaction and commits another', async () => {
       const tx = await storage.begin();
       await tx.create(R, P, { id: 'gone' });

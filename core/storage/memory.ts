@@ -11,6 +11,7 @@ import {
   type ListOptions,
   type ObjectRef,
   type ParentTimestamp,
+  type ResourceVersion,
   type Storage,
   type StorageBackend,
   type StoredObject,
@@ -40,6 +41,8 @@ function tombstoneOf(id: string, lastModified: number): StoredObject {
 class MemoryState {
   readonly objects = new Map<string, Bucket>();
   readonly timestamps = new Map<string, number>();
+  /** Moves with every change and every undo: the version of every list (one store, one counter). */
+  generation = 0;
 
   putObject(journal: UndoJournal | null, key: string, id: string, value: StoredObject | undefined): void {
     let bucket = this.objects.get(key);
@@ -49,22 +52,36 @@ class MemoryState {
     }
     const previous = bucket.get(id);
     const target = bucket;
-    journal?.push(() => (previous === undefined ? target.delete(id) : target.set(id, previous)));
+    this.changed(journal, () => (previous === undefined ? target.delete(id) : target.set(id, previous)));
     if (value === undefined) bucket.delete(id);
     else bucket.set(id, value);
   }
 
   setTimestamp(journal: UndoJournal | null, key: string, value: number): void {
     const previous = this.timestamps.get(key);
-    journal?.push(() => (previous === undefined ? this.timestamps.delete(key) : this.timestamps.set(key, previous)));
+    this.changed(journal, () => (previous === undefined ? this.timestamps.delete(key) : this.timestamps.set(key, previous)));
     this.timestamps.set(key, value);
   }
 
   removeTimestamp(journal: UndoJournal | null, key: string): void {
     const previous = this.timestamps.get(key);
     if (previous === undefined) return;
-    journal?.push(() => this.timestamps.set(key, previous));
+    this.changed(journal, () => this.timestamps.set(key, previous));
     this.timestamps.delete(key);
+  }
+
+  clear(): void {
+    this.objects.clear();
+    this.timestamps.clear();
+    this.generation += 1;
+  }
+
+  private changed(journal: UndoJournal | null, undo: () => void): void {
+    this.generation += 1;
+    journal?.push(() => {
+      undo();
+      this.generation += 1;
+    });
   }
 
   *matchingKeys(resource: string | null, parentPattern: string): Iterable<string> {
@@ -93,6 +110,11 @@ class MemoryStorageView implements Storage {
     const now = Date.now();
     this.state.setTimestamp(null, key, now);
     return now;
+  }
+
+  async resourceVersion(resource: string, parentId: string): Promise<ResourceVersion | undefined> {
+    const timestamp = this.state.timestamps.get(keyOf(resource, parentId));
+    return timestamp === undefined ? undefined : { timestamp, version: `${timestamp}:${this.state.generation}` };
   }
 
   async resourceTimestamps(resource: string, parentPattern: string): Promise<ParentTimestamp[]> {
@@ -281,8 +303,7 @@ export class MemoryStorage extends MemoryStorageView implements StorageBackend {
   }
 
   async flush(): Promise<void> {
-    this.state.objects.clear();
-    this.state.timestamps.clear();
+    this.state.clear();
   }
 
   async close(): Promise<void> {}

@@ -35,6 +35,19 @@ export interface ReadAheadAnswer {
   readonly objects: (StoredObject | null)[];
   /** The list timestamp asked for; undefined when not asked or not initialised. */
   readonly timestamp?: number;
+  /** Its version (see `Storage.resourceVersion`), when the timestamp was read. */
+  readonly version?: string;
+}
+
+/** A list timestamp and its version, read together. */
+export interface ResourceVersion {
+  readonly timestamp: number;
+  /**
+   * Changes whenever an object or tombstone of the (resource, parent) changes, and is never
+   * given again to a different content: unlike the timestamp, which a write with a past
+   * `last_modified` or a tombstone purge leaves as it is, and a purged parent starts afresh.
+   */
+  readonly version: string;
 }
 
 /**
@@ -84,6 +97,8 @@ export interface Storage {
    * changes feed lists every watched collection with it.
    */
   resourceTimestamps(resource: string, parentPattern: string): Promise<ParentTimestamp[]>;
+  /** The list timestamp of (resource, parent) and its version, undefined when not initialised (never initialises it). */
+  resourceVersion(resource: string, parentId: string): Promise<ResourceVersion | undefined>;
   /** Insert a new object. Throws `UnicityError` when a live object with that id exists. */
   create(resource: string, parentId: string, object: JsonObject & { id: string }): Promise<StoredObject>;
   /**

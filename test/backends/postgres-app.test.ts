@@ -6,22 +6,13 @@ import { migrateBackends } from '../../core/backends.ts';
 import { loadConfig } from '../../core/settings/load.ts';
 import { ALICE, client } from '../helpers/app.ts';
 import { createTestDatabase } from '../helpers/databases.ts';
+import { postgresIni } from '../helpers/processes.ts';
 
 function iniFor(url: string, extra = ''): string {
-  return `[app:main]
-kinto.userid_hmac_secret = s
-multiauth.policies = basicauth
-multiauth.policy.basicauth.use = kinto.core.authentication.BasicAuthAuthenticationPolicy
-kinto.storage_backend = kinto.core.storage.postgresql
-kinto.storage_url = ${url}
-kinto.permission_backend = kinto.core.permission.postgresql
-kinto.permission_url = ${url}
-kinto.cache_backend = kinto.core.cache.postgresql
-kinto.cache_url = ${url}
-kinto.retry_after_seconds = 7
+  return postgresIni(url, `kinto.retry_after_seconds = 7
 kinto.storage_pool_size = 10
 kinto.storage_max_overflow = 0
-${extra}`;
+${extra}`);
 }
 
 async function appOn(url: string, extra = ''): Promise<FastifyInstance> {

@@ -102,6 +102,8 @@ function contract(name: string, open: () => Promise<{ driver: SqlDriver; close: 
         const objects = answer?.objects;
         expect(objects).toEqual(await storage.getMany(REFS));
         expect(answer?.timestamp).toBe(await storage.resourceTimestamp('record', PARENT, { create: false }));
+        const { version } = (await storage.resourceVersion('record', PARENT))!;
+        expect(answer?.version).toBe(version);
         expect(objects?.[0]).toMatchObject({ id: 'r1', n: 1, nested: { a: [1, 'x'] } });
         expect(objects?.slice(2)).toEqual([null, null]);
 
@@ -134,7 +136,7 @@ function contract(name: string, open: () => Promise<{ driver: SqlDriver; close: 
       const view = permission.beginAlongside(reads)!;
       const unknown = { resource: 'record', parentId: `${BUCKET}/collections/none` };
       const answer = await reads.readAhead!({ refs: [], timestampOf: unknown, permission: view, userId: 'bob', objectIds: [] });
-      expect(answer).toEqual({ objects: [], timestamp: undefined });
+      expect(answer).toEqual({ objects: [], timestamp: undefined, version: undefined });
       expect(await storage.resourceTimestamps('record', unknown.parentId)).toEqual([]);
       expect(await view.getUserPrincipals('bob')).toEqual(['group:everyone']);
     });

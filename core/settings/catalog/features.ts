@@ -27,6 +27,11 @@ export const FEATURE_SETTINGS = defineSettings('', {
   readonly: bool({ default: false, public: true, description: 'Refuse every write.' }),
   batch_max_requests: int({ default: 25, min: 0, public: true, description: 'Maximum number of requests in a batch (0: unlimited, as Kinto).' }),
   paginate_by: optionalInt({ min: 0, description: 'Default and maximum page size of lists (none when empty).' }),
+  listing_cache_max_size_bytes: int({
+    default: 16 * 1024 * 1024,
+    min: 0,
+    description: 'Budget of the listings kept by the version of their list and served again while it is unchanged, per process (0: off).',
+  }),
   storage_max_fetch_size: int({ default: 10000, min: 1, description: 'Maximum number of objects read at once.' }),
   pagination_token_validity_seconds: seconds('Validity of pagination tokens', 600),
   explicit_permissions: bool({ default: true, public: true, description: 'Give creators explicit write permission.' }),

@@ -99,7 +99,29 @@ export const OBJECT_COLUMNS = {
 
 export function timestampArm(resource: string, parentId: string, params: Params): UnionArm {
   const where = `parent_id = ${params.add(parentId)} AND resource_name = ${params.add(resource)}`;
-  return { kind: 'timestamp', columns: { last_modified: 'last_modified' }, from: `FROM timestamps WHERE ${where}` };
+  return { kind: 'timestamp', columns: { last_modified: 'last_modified', id: VERSION_XMIN }, from: `FROM timestamps WHERE ${where}` };
+}
+
+/**
+ * The transaction id that last wrote a timestamp row: every write to a parent's objects
+ * writes its row (the lock is an upsert), a re-created row gets a new one. With the
+ * timestamp it is the list's version (`Storage.resourceVersion`); `xmin` survives freezing.
+ */
+export const VERSION_XMIN = 'xmin::text';
+
+export const versionOf = (timestamp: number, xmin: string) => `${timestamp}:${xmin}`;
+
+/**
+ * Purges the objects `where` selects and rewrites their parents' timestamp rows in the same
+ * statement (atomic without a transaction too): a purge leaves the timestamps as they are,
+ * the versions of the lists must change. Returns the count of purged objects as `purged`.
+ */
+export function purgeSql(where: string): string {
+  return `WITH gone AS (DELETE FROM objects WHERE ${where} RETURNING parent_id, resource_name),
+    touched AS (UPDATE timestamps SET last_modified = timestamps.last_modified
+      FROM (SELECT DISTINCT parent_id, resource_name FROM gone) AS parents
+      WHERE timestamps.parent_id = parents.parent_id AND timestamps.resource_name = parents.resource_name)
+    SELECT count(*)::int AS purged FROM gone`;
 }
 
 /**

@@ -21,7 +21,10 @@ import {
   planOptions,
   readableBySql,
   timestampArm,
+  purgeSql,
   toJsonText,
+  VERSION_XMIN,
+  versionOf,
   toObject,
   type LocatedRow,
   type Row,
@@ -36,6 +39,7 @@ import {
   type ObjectRef,
   type ParentTimestamp,
   type ReadAhead,
+  type ResourceVersion,
   type ReadAheadAnswer,
   type Storage,
   type StorageBackend,
@@ -91,6 +95,15 @@ class SqlStorageView implements Storage {
       [parentId, resource],
     );
     return inserted.rows[0].last_modified;
+  }
+
+  async resourceVersion(resource: string, parentId: string): Promise<ResourceVersion | undefined> {
+    const found = await this.run<{ last_modified: number; xmin: string }>(
+      `SELECT last_modified, ${VERSION_XMIN} AS xmin FROM timestamps WHERE parent_id = $1 AND resource_name = $2`,
+      [parentId, resource],
+    );
+    const [row] = found.rows;
+    return row ? { timestamp: row.last_modified, version: versionOf(row.last_modified, row.xmin) } : undefined;
   }
 
   async resourceTimestamps(resource: string, parentPattern: string): Promise<ParentTimestamp[]> {
@@ -230,14 +243,15 @@ class SqlStorageView implements Storage {
       arms: refs.length ? [{ kind: 'object', columns: OBJECT_COLUMNS, from: `FROM objects WHERE ${liveRefs(refs, params)}` }] : [],
       absorb: (rows) => inRefsOrder(refs, rows as unknown as LocatedRow[]),
     };
-    const timestamp: UnionPart<number | undefined> = {
+    const timestamp: UnionPart<ResourceVersion | undefined> = {
       arms: timestampOf ? [timestampArm(timestampOf.resource, timestampOf.parentId, params)] : [],
-      absorb: (rows) => (rows.length ? (rows[0].last_modified as number) : undefined),
+      absorb: ([row]) => (row ? { timestamp: row.last_modified as number, version: versionOf(row.last_modified as number, row.id as string) } : undefined),
     };
     const parts = [preload, objects, timestamp].filter((part): part is UnionPart<unknown> => part !== null && part.arms.length > 0);
     const { rows } = parts.length ? await this.run<UnionRow>(unionSql(parts, 'principal'), params.values) : { rows: [] };
     preload?.absorb(rowsOf(preload, rows));
-    return { objects: objects.absorb(rowsOf(objects, rows)), timestamp: timestamp.absorb(rowsOf(timestamp, rows)) };
+    const list = timestamp.absorb(rowsOf(timestamp, rows));
+    return { objects: objects.absorb(rowsOf(objects, rows)), timestamp: list?.timestamp, version: list?.version };
   }
 
   async update(resource: string, parentId: string, id: string, object: JsonObject): Promise<StoredObject> {
@@ -272,7 +286,8 @@ class SqlStorageView implements Storage {
 
   private async tombstone(resource: string, parentId: string, ids: string[], timestamp: number, keep: boolean) {
     if (!keep) {
-      await this.run('DELETE FROM objects WHERE parent_id = $1 AND resource_name = $2 AND id = ANY($3::text[])', [parentId, resource, ids]);
+      // The list's version moves with the purge (its timestamp does not).
+      await this.run(purgeSql('parent_id = $1 AND resource_name = $2 AND id = ANY($3::text[])'), [parentId, resource, ids]);
       return;
     }
     await this.run(
@@ -342,13 +357,13 @@ class SqlStorageView implements Storage {
       where = `(parent_id, resource_name, id) IN (SELECT parent_id, resource_name, id FROM ${rank} ranked WHERE rank > ${params.add(options.maxRetained)})`;
     }
     if (options.before !== undefined) where = `${where} AND last_modified < ${params.add(options.before)}`;
-    const result = await this.run(`DELETE FROM objects WHERE ${where}`, params.values);
+    const result = await this.run<{ purged: number }>(purgeSql(where), params.values);
     if (resource === null && options.before === undefined && options.maxRetained === undefined) {
       // A purged parent starts afresh, as in Kinto: its list timestamps go with its objects.
       const scope = new Params();
       await this.run(`DELETE FROM timestamps WHERE ${parentCondition(parentId, scope)}`, scope.values);
     }
-    return result.rowCount;
+    return result.rows[0].purged;
   }
 
   async list(resource: string, parentId: string, options: ListOptions = {}): Promise<StoredObject[]> {
