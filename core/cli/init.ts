@@ -117,6 +117,7 @@ kinto.includes = kinto.plugins.default_bucket
 # then run \`kinto migrate\`.
 {{storage}}
 # kinto.storage_max_fetch_size = 10000
+# kinto.listing_cache_max_size_bytes = 16777216
 # kinto.storage_pool_size = 10
 {{cache}}
 # kinto.cache_prefix =
