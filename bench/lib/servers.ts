@@ -41,9 +41,22 @@ function imageEnv(root: string, name: string): string | undefined {
   return new RegExp(`^\\s*(?:ENV\\s+)?${name}=(\\S+)`, 'm').exec(dockerfile)?.[1];
 }
 
-/** Node flags for the server processes only: the image's, or `$BENCH_SERVER_NODE_OPTIONS` (may be empty). */
+/** The node flags of the image's `ENTRYPOINT ["node", …flags, "core/cli.ts"]` (none before finding 26). */
+function entrypointFlags(root: string): string | undefined {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
+  if (!entrypoint) return undefined;
+  const flags = (JSON.parse(entrypoint) as string[]).filter((arg) => arg.startsWith('--'));
+  return flags.length ? flags.join(' ') : undefined;
+}
+
+/**
+ * Node flags for the server processes only: `$BENCH_SERVER_NODE_OPTIONS` (may be empty), or the
+ * image's (its ENTRYPOINT's, or its NODE_OPTIONS in trees before finding 26).
+ */
 function serverNodeFlags(root: string): string[] {
-  return (process.env.BENCH_SERVER_NODE_OPTIONS ?? imageEnv(root, 'NODE_OPTIONS') ?? '').split(/\s+/).filter(Boolean);
+  const flags = process.env.BENCH_SERVER_NODE_OPTIONS ?? entrypointFlags(root) ?? imageEnv(root, 'NODE_OPTIONS') ?? '';
+  return flags.split(/\s+/).filter(Boolean);
 }
 
 /** The server's environment: quiet logs, and the image's malloc arenas (unless set here). */
