@@ -44,11 +44,15 @@ export interface UriLevel {
  * (`/buckets/b/collections`) stands for its parent object, as in Kinto.
  */
 export function uriLevels(uri: string): { levels: UriLevel[]; plural: boolean } {
-  const parts = uri.split('/').slice(1);
-  const plural = parts.length % 2 === 1;
+  // Every request's authorization walks its URI: one split, prefixes grown level by level.
+  const parts = uri.split('/');
+  const plural = parts.length % 2 === 0;
   const levels: UriLevel[] = [];
-  for (let i = 0; i + 1 < parts.length; i += 2) {
-    levels.push({ resource: parts[i].replace(/s$/, ''), uri: `/${parts.slice(0, i + 2).join('/')}` });
+  let prefix = '';
+  for (let i = 1; i + 1 < parts.length; i += 2) {
+    const name = parts[i];
+    prefix += `/${name}/${parts[i + 1]}`;
+    levels.push({ resource: name.endsWith('s') ? name.slice(0, -1) : name, uri: prefix });
   }
   return { levels, plural };
 }

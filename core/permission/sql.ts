@@ -210,6 +210,9 @@ class SqlPermissionView implements Permission {
   }
 }
 
+/** The number of parameters `fixedArityList` passes (undefined: one array). */
+const fixedArity = (values: readonly unknown[]) => [4, 8, 16].find((n) => n >= values.length);
+
 /**
  * `IN ($n, …)` padded with NULLs to 4, 8 or 16 parameters, beyond that `= ANY($n)`. PostgreSQL
  * never reuses a generic plan for `= ANY($n)` (it estimates 10 elements and keeps re-planning
@@ -217,7 +220,7 @@ class SqlPermissionView implements Permission {
  * (bench/README.md #18). NULL never matches, so the padding selects nothing.
  */
 function fixedArityList(values: readonly string[], params: Params): string {
-  const size = [4, 8, 16].find((n) => n >= values.length);
+  const size = fixedArity(values);
   if (size === undefined) return `= ANY(${params.add(values)}::text[])`;
   const padded: (string | null)[] = [...values, ...Array<null>(size - values.length).fill(null)];
   return `IN (${padded.map((value) => `${params.add(value)}::text`).join(', ')})`;
@@ -295,7 +298,7 @@ class SqlPermissionTransaction extends SqlPermissionView implements TransactionC
         from: `FROM access_control_entries WHERE object_id ${fixedArityList(objects, params)}`,
       },
     ];
-    return { arms, absorb: (rows) => this.absorbPreload(user, objects, rows) };
+    return { arms, shape: `preload:${fixedArity(objects) ?? 'any'}`, absorb: (rows) => this.absorbPreload(user, objects, rows) };
   }
 
   /** Rows sorted by principal (ACL principals keep that order). */

@@ -37,6 +37,12 @@ export interface UnionArm {
 /** A backend's part of a union: its arms, and what it makes of the rows of its kinds. */
 export interface UnionPart<T> {
   readonly arms: readonly UnionArm[];
+  /**
+   * A short name of everything the arms' text depends on but the numbering of the parameters
+   * before them (how many objects, which arity): a statement of parts that all have one is
+   * composed once per sequence of shapes (`unionSql`).
+   */
+  readonly shape?: string;
   absorb(rows: readonly UnionRow[]): T;
 }
 
@@ -69,10 +75,42 @@ function armSql(arm: UnionArm): string {
   return `SELECT ${columns.join(', ')} ${arm.from}`;
 }
 
-/** The statement of several parts' arms, ordered by `orderBy` (a union column). */
-export function unionSql(parts: readonly UnionPart<unknown>[], orderBy?: UnionColumn): string {
+/** The statement of several parts' arms, ordered by `orderBy` (a union column), composed anew. */
+export function composeUnionSql(parts: readonly UnionPart<unknown>[], orderBy?: UnionColumn): string {
   const arms = parts.flatMap((part) => part.arms.map(armSql));
   return arms.join('\n UNION ALL\n ') + (orderBy ? `\n ORDER BY ${orderBy}` : '');
+}
+
+/**
+ * Texts composed for sequences of shapes. A bounded memo of a pure function, shared by every
+ * backend: composing the text and hashing a new one to find its prepared statement was ~4% of
+ * a GET's busy time (bench/README.md #27); the same string each time keeps its hash.
+ */
+const composed = new Map<string, string>();
+const COMPOSED_LIMIT = 128;
+
+/** Forgets the composed texts (tests: a text composed anew against the memo's). */
+export function forgetComposedUnions(): void {
+  composed.clear();
+}
+
+/** `composeUnionSql`, composed once per sequence of part shapes when every part has one. */
+export function unionSql(parts: readonly UnionPart<unknown>[], orderBy?: UnionColumn): string {
+  let key: string | null = orderBy ?? '';
+  for (const part of parts) {
+    if (part.shape === undefined) {
+      key = null;
+      break;
+    }
+    key += `|${part.shape}`;
+  }
+  if (key === null) return composeUnionSql(parts, orderBy);
+  let text = composed.get(key);
+  if (text === undefined) {
+    text = composeUnionSql(parts, orderBy);
+    if (composed.size < COMPOSED_LIMIT) composed.set(key, text);
+  }
+  return text;
 }
 
 /** The rows of a part's own arms, in the statement's order. */

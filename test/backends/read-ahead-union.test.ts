@@ -10,7 +10,8 @@ import { SqlPermission } from '../../core/permission/sql.ts';
 import type { QueryOptions, SqlClient, SqlDriver, SqlResult } from '../../core/sql/driver.ts';
 import { MemoryPermission } from '../../core/permission/memory.ts';
 import { SqlStorage } from '../../core/storage/sql/storage.ts';
-import { UnicityError, type ObjectRef } from '../../core/storage/types.ts';
+import { UnicityError, type ObjectRef, type ReadAhead } from '../../core/storage/types.ts';
+import { forgetComposedUnions } from '../../core/sql/union.ts';
 import { keepOpen, openPGliteTestDriver, openPostgresTestDriver } from '../helpers/databases.ts';
 
 const BUCKET = '/buckets/b';
@@ -119,6 +120,44 @@ function contract(name: string, open: () => Promise<{ driver: SqlDriver; close: 
       await storage.readAhead({ refs: REFS, permission: alice, userId: 'alice', objectIds: OBJECT_IDS });
       expect((await alice.getUserPrincipals('alice')).sort()).toEqual(['group:editors', 'group:everyone']);
       expect((await alice.getObjectsPermissions([record('r1')]))[0].write?.sort()).toEqual(['alice', 'group:editors']);
+    });
+
+    it('sends, for every shape of ask, the text it would compose anew, and answers as separate reads', async () => {
+      const extraIds = Array.from({ length: 20 }, (_, i) => record(`extra${i}`));
+      const sent = async (ask: Omit<ReadAhead, 'permission'>) => {
+        const reads = await storage.begin({ readonly: true });
+        const view = permission.beginAlongside(reads)!;
+        texts.length = 0;
+        const answer = await reads.readAhead!({ ...ask, permission: view });
+        expect(answer?.objects).toEqual(await storage.getMany(ask.refs));
+        expect(answer?.version).toBe(ask.timestampOf ? (await storage.resourceVersion('record', PARENT))?.version : undefined);
+        const fresh = permission.beginAlongside(await storage.begin({ readonly: true }))!;
+        await fresh.preload!(ask.userId, ask.objectIds);
+        expect(await view.getObjectsPermissions(ask.objectIds)).toEqual(await fresh.getObjectsPermissions(ask.objectIds));
+        return texts[0];
+      };
+      const asks = [0, 1, 2, 4].flatMap((refCount) =>
+        [0, 3, 4, 5, 9, 17].flatMap((idCount) =>
+          [LIST, undefined].map((timestampOf) => {
+            const refs = REFS.slice(0, refCount);
+            const first = { refs, timestampOf, userId: 'alice', objectIds: [...OBJECT_IDS, ...extraIds].slice(0, idCount) };
+            const second = { refs: [...refs].reverse(), timestampOf, userId: 'bob', objectIds: extraIds.slice(0, idCount) };
+            return [first, second] as const;
+          }),
+        ),
+      );
+      // Every shape through one memo, the second ask of each with other values than the first…
+      forgetComposedUnions();
+      const fromMemo = [];
+      for (const [first, second] of asks) {
+        await sent(first);
+        fromMemo.push(await sent(second));
+      }
+      // …sent what it composes alone.
+      for (const [index, [, second]] of asks.entries()) {
+        forgetComposedUnions();
+        expect(fromMemo[index]).toBe(await sent(second));
+      }
     });
 
     it('reads only the objects when the view already knows everything asked', async () => {

@@ -241,10 +241,12 @@ class SqlStorageView implements Storage {
     const preload = permission.preloadPart(ask.userId, ask.objectIds, params);
     const objects: UnionPart<(StoredObject | null)[]> = {
       arms: refs.length ? [{ kind: 'object', columns: OBJECT_COLUMNS, from: `FROM objects WHERE ${liveRefs(refs, params)}` }] : [],
+      shape: `objects:${refs.length}`,
       absorb: (rows) => inRefsOrder(refs, rows as unknown as LocatedRow[]),
     };
     const timestamp: UnionPart<ResourceVersion | undefined> = {
       arms: timestampOf ? [timestampArm(timestampOf.resource, timestampOf.parentId, params)] : [],
+      shape: 'timestamp',
       absorb: ([row]) => (row ? { timestamp: row.last_modified as number, version: versionOf(row.last_modified as number, row.id as string) } : undefined),
     };
     const parts = [preload, objects, timestamp].filter((part): part is UnionPart<unknown> => part !== null && part.arms.length > 0);
