@@ -125,6 +125,30 @@ describe('the listing cache, two nodes on one PostgreSQL database', () => {
     for (const page of pages) expect(page.ids).toEqual(pages[0].ids);
   });
 
+  it('ends on what the database holds after listings race with writes on the other node', async () => {
+    const alice = client(other.app, ALICE);
+    const paths = [QUERY, `${RECORDS}?_sort=id`, `${RECORDS}?_since=0&_sort=-last_modified`, `${RECORDS}?has_n=true&_limit=3`];
+    const writes = (async () => {
+      for (let i = 0; i < 30; i++) {
+        const id = `race${i % 7}`;
+        if (i % 3 === 2) await alice.delete(`${RECORDS}/${id}`);
+        else await alice.put(`${RECORDS}/${id}`, { data: { n: 1000 + i } });
+      }
+    })();
+    const reads = Promise.all(
+      Array.from({ length: 4 }, async (_, reader) => {
+        for (let i = 0; i < 40; i++) await list(one, paths[(i + reader) % paths.length]);
+      }),
+    );
+    await Promise.all([writes, reads]);
+    for (const path of paths) {
+      const cached = await client(one.app, BOB).get(path);
+      const truth = await client(off.app, BOB).get(path);
+      expect(cached.json(), path).toEqual(truth.json());
+      expect(cached.headers.etag, path).toBe(truth.headers.etag);
+    }
+  });
+
   it('reads every listing when its budget is 0', async () => {
     const before = off.reads();
     await list(off);
