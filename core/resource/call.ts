@@ -43,10 +43,10 @@ export interface ResourceResult {
   headers: Record<string, string>;
 }
 
-/** A response body that is JSON text already, sent as it is. */
+/** A response body that is JSON text already (or its UTF-8 bytes), sent as it is. */
 export class JsonText {
-  readonly text: string;
-  constructor(text: string) {
+  readonly text: string | Buffer;
+  constructor(text: string | Buffer) {
     this.text = text;
   }
 }

@@ -36,7 +36,8 @@ export class ListingCache {
             maxSize,
             // One huge listing must not evict every page of the others.
             maxEntrySize: Math.max(1, Math.floor(maxSize / 4)),
-            sizeCalculation: (entry, key) => key.length + entry.texts.reduce((sum, text) => sum + text.length + 8, 0),
+            // Twice the texts: a response spliced from them is kept beside them (core/resource/plural.ts).
+            sizeCalculation: (entry, key) => key.length + entry.texts.reduce((sum, text) => sum + 2 * text.length + 8, 0),
           })
         : null;
   }

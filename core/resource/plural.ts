@@ -72,6 +72,30 @@ function parse(call: ResourceCall): ListQuery {
   return normalize ? { ...query, filters: normalize(query.filters) } : query;
 }
 
+interface SplicedPage {
+  readonly limit: number;
+  readonly body: Buffer;
+  /** The page's last object when there is a next page. */
+  readonly last: StoredObject | null;
+}
+
+/**
+ * The pages built from a listing's texts, by their array: a listing served again from the
+ * listing cache is the same array, and its page is not spliced and encoded again (~10% of a
+ * cached page's time, bench/README.md #28). The cache counts these bytes in its budget.
+ */
+const splicedPages = new WeakMap<readonly string[], SplicedPage>();
+
+function splicedPage(texts: readonly string[], limit: number): SplicedPage {
+  const known = splicedPages.get(texts);
+  if (known?.limit === limit) return known;
+  const body = Buffer.from(`{"data":[${texts.slice(0, limit).join(',')}]}`);
+  const last = texts.length > limit ? (JSON.parse(texts[limit - 1]) as StoredObject) : null;
+  const page = { limit, body, last };
+  splicedPages.set(texts, page);
+  return page;
+}
+
 export async function pluralGet(call: ResourceCall): Promise<ResourceResult> {
   const model = modelFor(call);
   const timestamp = await model.timestamp();
@@ -92,11 +116,9 @@ export async function pluralGet(call: ResourceCall): Promise<ResourceResult> {
   if (!query.fields) {
     // The common listing: each object's JSON comes from storage and is spliced, not re-serialised.
     const texts = await model.listJson(listing);
-    if (texts.length > page.limit) {
-      const last = JSON.parse(texts[page.limit - 1]) as StoredObject;
-      headers['Next-Page'] = await nextPageUrl(call, page, last, page.offset + texts.length);
-    }
-    return { status: 200, headers, body: new JsonText(`{"data":[${texts.slice(0, page.limit).join(',')}]}`) };
+    const { body, last } = splicedPage(texts, page.limit);
+    if (last) headers['Next-Page'] = await nextPageUrl(call, page, last, page.offset + texts.length);
+    return { status: 200, headers, body: new JsonText(body) };
   }
   const objects = await model.list(listing);
   if (objects.length > page.limit) {
