@@ -62,9 +62,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
  */
 function registerDrain(app: FastifyInstance): (timeoutMs: number) => Promise<void> {
   let draining: Promise<void> | null = null;
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (draining) reply.header('Connection', 'close');
-    return payload;
+    done(null, payload);
   });
   return (timeoutMs) => {
     draining ??= (async () => {

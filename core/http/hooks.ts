@@ -31,16 +31,49 @@ function exposedHeaders(request: FastifyRequest): string {
 }
 
 /** End of service: a future `eos` date warns (soft-eol); a past one answers 410 (hard-eol). */
-function endOfService(settings: Settings): { alert: string; gone: boolean } | null {
+function endOfService(settings: Settings): (() => { alert: string; gone: boolean }) | null {
   const eos = settings.get('eos');
   if (!eos) return null;
-  const gone = new Date(String(eos)).getTime() <= Date.now();
-  const alert = JSON.stringify({
-    code: gone ? 'hard-eol' : 'soft-eol',
-    message: settings.str('eos_message', '') || null,
-    url: settings.str('eos_url', '') || settings.str('project_docs', ''),
-  });
-  return { alert, gone };
+  const at = new Date(String(eos)).getTime();
+  const alertOf = (code: string) =>
+    JSON.stringify({
+      code,
+      message: settings.str('eos_message', '') || null,
+      url: settings.str('eos_url', '') || settings.str('project_docs', ''),
+    });
+  const soft = { alert: alertOf('soft-eol'), gone: false };
+  const hard = { alert: alertOf('hard-eol'), gone: true };
+  return () => (at <= Date.now() ? hard : soft);
+}
+
+/** What every response's headers depend on, read once (settings are frozen at start-up). */
+interface ResponseHeaderSettings {
+  readonly origins: string[];
+  readonly backoff: string | null;
+  readonly backoffPercentage: number | null;
+  readonly eos: (() => { alert: string; gone: boolean }) | null;
+}
+
+function responseHeaderSettings(settings: Settings): ResponseHeaderSettings {
+  const backoff = settings.get('backoff');
+  const percentage = settings.get('backoff_percentage');
+  return {
+    origins: settings.list('cors_origins'),
+    backoff: backoff === null || backoff === undefined || backoff === '' ? null : String(backoff),
+    backoffPercentage: percentage === null || percentage === undefined ? null : Number(percentage),
+    eos: endOfService(settings),
+  };
+}
+
+const headerSettings = new WeakMap<Settings, ResponseHeaderSettings>();
+
+function headerSettingsOf(settings: Settings): ResponseHeaderSettings {
+  let known = headerSettings.get(settings);
+  if (!known) {
+    known = responseHeaderSettings(settings);
+    headerSettings.set(settings, known);
+  }
+  return known;
 }
 
 function preflight(settings: Settings, request: FastifyRequest, reply: FastifyReply, origins: string[]): FastifyReply {
@@ -62,7 +95,7 @@ function preflight(settings: Settings, request: FastifyRequest, reply: FastifyRe
 
 /** CORS, security headers, Backoff and the soft end-of-service alert of one response. */
 export function applyResponseHeaders(settings: Settings, request: FastifyRequest, reply: FastifyReply): void {
-  const origins = settings.list('cors_origins');
+  const { origins, backoff, backoffPercentage, eos } = headerSettingsOf(settings);
   const origin = request.headers.origin;
   if (origin && originAllowed(origins, origin)) {
     reply.header('Access-Control-Allow-Origin', origins.includes('*') ? '*' : origin);
@@ -70,32 +103,39 @@ export function applyResponseHeaders(settings: Settings, request: FastifyRequest
   }
   if (!reply.hasHeader('Content-Security-Policy')) reply.header('Content-Security-Policy', CSP);
   reply.header('X-Content-Type-Options', 'nosniff');
-  const backoff = settings.get('backoff');
-  if (backoff !== null && backoff !== undefined && backoff !== '') {
-    const percentage = settings.get('backoff_percentage');
-    if (percentage === null || percentage === undefined || Math.random() < Number(percentage) / 100) {
-      reply.header('Backoff', String(backoff));
-    }
+  if (backoff !== null && (backoffPercentage === null || Math.random() < backoffPercentage / 100)) {
+    reply.header('Backoff', backoff);
   }
-  const eos = endOfService(settings);
-  if (eos && !eos.gone) reply.header('Alert', eos.alert);
+  const end = eos?.();
+  if (end && !end.gone) reply.header('Alert', end.alert);
 }
 
 /** CORS, security headers, Backoff and end-of-service alerts on every response. */
 export function registerGlobalHooks(app: FastifyInstance, settings: Settings): void {
-  const origins = settings.list('cors_origins');
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.method === 'OPTIONS') return preflight(settings, request, reply, origins);
-    const eos = endOfService(settings);
-    if (eos?.gone) {
-      reply.header('Alert', eos.alert);
-      const error = new KintoError('SERVICE_DEPRECATED', { message: MESSAGES.deprecated });
-      return reply.code(410).send(error.toBody());
+  const { origins, eos } = headerSettingsOf(settings);
+  // Callback hooks: every request runs them, and an async hook costs a promise and its ticks.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.method === 'OPTIONS') {
+      preflight(settings, request, reply, origins);
+      return;
     }
-    checkQueryEncoding(request.url);
+    const end = eos?.();
+    if (end?.gone) {
+      reply.header('Alert', end.alert);
+      const error = new KintoError('SERVICE_DEPRECATED', { message: MESSAGES.deprecated });
+      reply.code(410).send(error.toBody());
+      return;
+    }
+    try {
+      checkQueryEncoding(request.url);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    done();
   });
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     applyResponseHeaders(settings, request, reply);
-    return payload;
+    done(null, payload);
   });
 }

@@ -35,8 +35,10 @@ function mergeVary(current: unknown, names: readonly string[]): string {
  */
 export function registerVary(app: FastifyInstance, settings: Settings): void {
   const names = settings.list('cors_origins').length ? ['Authorization', 'Origin'] : ['Authorization'];
-  app.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('Vary', mergeVary(reply.getHeader('Vary'), names));
-    return payload;
+  const alone = names.join(', ');
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    const current = reply.getHeader('Vary');
+    reply.header('Vary', current === undefined ? alone : mergeVary(current, names));
+    done(null, payload);
   });
 }
