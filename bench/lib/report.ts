@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LoadResult } from './load.ts';
+import { SELECT_CEILING } from '../scenarios.ts';
 
 export interface Row {
   workers: number;
@@ -38,11 +39,13 @@ export function addRatios(rows: Row[]): void {
     if (!row.result) continue;
     const same = rows.filter((r) => r.workers === row.workers && r.result);
     const bare = same.find((r) => r.scenario === 'ceiling: bare JSON')?.result?.rps;
-    const selectRow = same.find((r) => r.scenario === 'ceiling: one SELECT')?.result;
+    // The SELECT ceiling is measured twice (before and after GET one): ratios use the mean.
+    const selects = same.filter((r) => r.scenario.startsWith(SELECT_CEILING)).map((r) => r.result!);
     if (bare) row.vsBare = row.result.rps / bare;
-    if (selectRow) {
-      row.vsSelect = row.result.rps / selectRow.rps;
-      row.cpuVsSelect = cpuPerRequest(selectRow) / cpuPerRequest(row.result);
+    if (selects.length) {
+      const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+      row.vsSelect = row.result.rps / mean(selects.map((r) => r.rps));
+      row.cpuVsSelect = mean(selects.map(cpuPerRequest)) / cpuPerRequest(row.result);
     }
   }
 }
