@@ -70,7 +70,7 @@ function createCore(config: LoadedConfig, backends: Backends): KintoCore {
     publicSettings: new Registry<true>('public setting'),
     userInfo: new Registry<UserInfoProvider>('user info provider'),
     metrics: new Metrics(),
-    listings: new ListingCache(settings.int('listing_cache_max_size_bytes', 0)),
+    listings: new ListingCache(settings.int('listing_cache_max_size_bytes', 16 * 1024 * 1024)),
   };
 }
 

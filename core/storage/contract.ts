@@ -255,10 +255,6 @@ export function runStorageContract(name: string, create: () => Promise<StorageBa
       await changed(() => storage.purgeDeleted(R, P));
       await changed(() => storage.deleteAll(R, P, { filters: [Filter.compare('eq', ['id'], 'past')], withTombstones: false }));
       await changed(() => storage.deleteAll(R, P));
-      const tx = await storage.begin();
-      await tx.create(R, P, { id: 'rolled-back' });
-      await tx.rollback();
-      expect(await storage.get(R, P, 'rolled-back')).toBeNull();
       // A parent purged of every resource starts afresh: same timestamp or not, a new version.
       await storage.purgeDeleted(null, P);
       expect(await storage.resourceVersion(R, P)).toBeUndefined();
