@@ -78,10 +78,14 @@ export class ListingCache {
 export function listingKey(resource: string, parentId: string, query: ListQuery): string | null {
   const { filters, sort, limit, includeDeleted, readableBy } = query;
   const read = [resource, parentId, filters, sort, limit ?? null, includeDeleted ?? false, readableBy ?? null];
-  const key = JSON.stringify(read, (_name, value: unknown) => {
-    const node = value as { kind?: unknown; values?: readonly unknown[] } | null;
-    if (node?.kind !== 'after' || !Array.isArray(node.values)) return value;
-    return { ...node, values: node.values.map((item) => (item === undefined ? 0 : [item])) };
-  });
+  // The replacer visits every value: only a page after the first (a keyset filter) needs it.
+  const paged = filters.some((filter) => filter.kind === 'after');
+  const key = paged ? JSON.stringify(read, keepMissingApart) : JSON.stringify(read);
   return key.length > MAX_KEY_LENGTH ? null : key;
+}
+
+function keepMissingApart(_name: string, value: unknown): unknown {
+  const node = value as { kind?: unknown; values?: readonly unknown[] } | null;
+  if (node?.kind !== 'after' || !Array.isArray(node.values)) return value;
+  return { ...node, values: node.values.map((item) => (item === undefined ? 0 : [item])) };
 }
