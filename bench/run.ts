@@ -32,7 +32,7 @@ const USAGE = `Usage: node bench/run.ts [options]
   --insert-budget S  seconds after which that insert stops (240; the rest is bulk-loaded)
   --list-size N      records of the list and ACL collections (10000)
   --since-size N     records of the _since collection (100000)
-  --cpu-prof DIR     write V8 CPU profiles of the server processes to DIR
+  --cpu-prof DIR     write V8 CPU profiles of the server processes to DIR (the ceilings' to DIR/ceiling)
   --server-root DIR  measure the server of another checkout (e.g. a copy before a fix)
   --json FILE        where to write the results (bench/results/latest.json)
   --keep-db          do not drop the benchmark database at the end`;
@@ -135,7 +135,7 @@ async function runScenario(scenario: Scenario, servers: Servers, ctx: Context) {
 
 async function runWorkers(workers: number, ctx: Context) {
   const rows: Row[] = [];
-  const ceiling = await startCeiling(ctx.dbUrl, collectionPath(COLLECTIONS.list), workers, ctx.json);
+  const ceiling = await startCeiling(ctx.dbUrl, collectionPath(COLLECTIONS.list), workers, ctx.json, ctx.opts.cpuProf);
   const kinto = await startKinto({ iniPath: ctx.iniPath, workers, cpuProfDir: ctx.opts.cpuProf, root: ctx.opts.serverRoot });
   const started = [ceiling, kinto];
   // Started only when a selected scenario needs it (its memory is not the other's).

@@ -101,10 +101,11 @@ export async function startKinto(options: KintoOptions): Promise<Served> {
 }
 
 /** The ceiling server (bench/ceiling.ts), clustered like the server. */
-export async function startCeiling(dbUrl: string, parent: string, workers: number, json: string): Promise<Served> {
+export async function startCeiling(dbUrl: string, parent: string, workers: number, json: string, cpuProfDir?: string): Promise<Served> {
   const port = await freePort();
+  const profile = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, 'ceiling')}`] : [];
   return startProcess({
-    args: [CEILING, '--port', String(port), '--db', dbUrl, '--parent', parent, '--workers', String(workers)],
+    args: [...profile, CEILING, '--port', String(port), '--db', dbUrl, '--parent', parent, '--workers', String(workers)],
     env: { BENCH_CEILING_JSON: json },
     ports: [port],
     readyPath: '/hello/x',

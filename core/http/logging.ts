@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { KintoCore } from '../context.ts';
 import type { LoadedConfig } from '../settings/load.ts';
 import { mozlogOptions, pinoLevel, textDestination } from './log-format.ts';
@@ -76,6 +76,59 @@ class SummaryLogController extends LogController {
   override requestCompleted(): void {}
 }
 
+type Logger = FastifyBaseLogger;
+type Bindings = Parameters<Logger['child']>[0];
+type ChildOptions = Parameters<Logger['child']>[1];
+type Variadic = (...args: unknown[]) => void;
+
+const LOG_METHODS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Its log methods are defined below, on its prototype, all alike. */
+interface RequestLogger extends Pick<Logger, (typeof LOG_METHODS)[number]> {}
+
+/**
+ * A request's logger, made a pino child on its first use: most requests log nothing (fastify's
+ * own request lines are off), and a child per request cost ~1% of a GET (bench/README.md #30).
+ */
+class RequestLogger implements Logger {
+  private made: Logger | undefined;
+  private readonly parent: Logger;
+  private readonly bindings: Bindings;
+  private readonly options: ChildOptions;
+
+  constructor(parent: Logger, bindings: Bindings, options: ChildOptions) {
+    this.parent = parent;
+    this.bindings = bindings;
+    this.options = options;
+  }
+
+  /** The pino child, made now if it is not yet. */
+  logger(): Logger {
+    if (this.made === undefined) {
+      this.made = this.parent.child(this.bindings, this.options);
+      if (typeof this.bindings.rid === 'string') requestIds.set(this.made, this.bindings.rid);
+    }
+    return this.made;
+  }
+
+  get level(): string {
+    return this.logger().level;
+  }
+  set level(level: string) {
+    this.logger().level = level;
+  }
+  child(bindings: Bindings, options?: ChildOptions): Logger {
+    return this.logger().child(bindings, options);
+  }
+}
+
+for (const method of LOG_METHODS) {
+  RequestLogger.prototype[method] = function (this: RequestLogger, ...args: unknown[]) {
+    const logger = this.logger();
+    (logger[method] as Variadic).apply(logger, args);
+  };
+}
+
 /** Server options: the request id is `X-Request-Id` (generated when absent), known to request loggers. */
 export function requestLoggingOptions(): Pick<FastifyServerOptions, 'genReqId' | 'logController' | 'childLoggerFactory'> {
   return {
@@ -84,11 +137,7 @@ export function requestLoggingOptions(): Pick<FastifyServerOptions, 'genReqId' |
       return typeof given === 'string' && given ? given.slice(0, MAX_REQUEST_ID_LENGTH) : randomUUID();
     },
     logController: new SummaryLogController({ requestIdLogLabel: 'rid' }),
-    childLoggerFactory(logger, bindings, options) {
-      const child = logger.child(bindings, options);
-      if (typeof bindings.rid === 'string') requestIds.set(child, bindings.rid);
-      return child;
-    },
+    childLoggerFactory: (logger, bindings, options) => new RequestLogger(logger, bindings, options),
   };
 }
 

@@ -49,24 +49,32 @@ export function registerResource(app: FastifyInstance, core: KintoCore, definiti
     ['object', definition.objectPath, OBJECT],
   ] as const) {
     if (path === undefined) continue;
+    // Settings are frozen: which methods an endpoint serves is known before any request.
+    const enabled = new Set<string>(ALL_METHODS.filter((method) => handlers[method] && methodEnabled(core, endpoint, definition.name, method)));
     app.route({
       method: [...ALL_METHODS],
       url: `/v1${path}`,
       exposeHeadRoute: false,
       // `apiMethods`: what the endpoint serves (the others answer 405), for /__api__.
       config: { corsEndpoint: endpoint, apiMethods: Object.keys(handlers) },
-      onRequest: async (request) => {
-        if (handlers[request.method]) checkNegotiation(request, resourceContentTypes(request.method));
+      // A callback hook: an async one costs every request a promise and its ticks.
+      onRequest: (request, _reply, done) => {
+        try {
+          if (handlers[request.method]) checkNegotiation(request, resourceContentTypes(request.method));
+        } catch (error) {
+          done(error as Error);
+          return;
+        }
+        done();
       },
       handler: async (request, reply) => {
+        const values = Object.values(request.params as PathParams);
         // An empty segment (`/buckets/`) matches no Kinto route: 404, or the trailing-slash redirect.
-        if (Object.values(request.params as PathParams).includes('')) return reply.callNotFound();
+        if (values.includes('')) return reply.callNotFound();
         // No id can hold U+0000 (and SQL text cannot): refuse it before any lookup.
-        if (Object.values(request.params as PathParams).some((v) => v.includes('\u0000'))) {
-          throw invalidParameters('path', null, 'Invalid character 0x00');
-        }
+        if (values.some((v) => v.includes('\u0000'))) throw invalidParameters('path', null, 'Invalid character 0x00');
         const handler = handlers[request.method];
-        if (!handler || !methodEnabled(core, endpoint, definition.name, request.method)) throw methodNotAllowed();
+        if (!handler || !enabled.has(request.method)) throw methodNotAllowed();
         const readonly = !WRITE_METHODS.has(request.method);
         const result = await inUnitOfWork(core, { readonly }, (uow) =>
           serveResource(core, definition, request, uow, handler),

@@ -55,11 +55,36 @@ export class StatementNames {
   }
 }
 
-function statement(names: StatementNames, text: string, params: readonly unknown[], options?: QueryOptions): pg.QueryConfig {
+/** The statement's name when it is to be prepared (see StatementNames), else undefined. */
+function statementName(names: StatementNames, text: string, params: readonly unknown[], options?: QueryOptions) {
   // Parameterless texts include multi-statement scripts and BEGIN/COMMIT: never prepared.
   // An unnamed statement is planned with its values each time (PostgreSQL's custom plan).
-  const name = params.length && !options?.planWithValues ? names.nameFor(text) : undefined;
-  return name === undefined ? { text, values: params as unknown[] } : { name, text, values: params as unknown[] };
+  return params.length && !options?.planWithValues ? names.nameFor(text) : undefined;
+}
+
+/**
+ * A named statement as a `pg.Query` built from its text: given a config object, `pg` copies
+ * it property by property on every query (~2% of a GET's busy time, bench/README.md #30).
+ */
+function namedQuery(name: string, text: string, params: readonly unknown[], callback?: (error: Error | undefined, result: pg.QueryResult) => void) {
+  const query = new pg.Query(text, params as unknown[], callback as never);
+  (query as pg.Query & { name?: string }).name = name;
+  return query;
+}
+
+function poolQuery(pool: pg.Pool, names: StatementNames, text: string, params: readonly unknown[], options?: QueryOptions) {
+  const name = statementName(names, text, params, options);
+  if (name === undefined) return pool.query(text, params as unknown[]);
+  // The pool sets the query's callback (it releases the connection there).
+  return pool.query(namedQuery(name, text, params) as unknown as string) as Promise<pg.QueryResult>;
+}
+
+function clientQuery(client: pg.PoolClient, names: StatementNames, text: string, params: readonly unknown[], options?: QueryOptions) {
+  const name = statementName(names, text, params, options);
+  if (name === undefined) return client.query(text, params as unknown[]);
+  return new Promise<pg.QueryResult>((resolve, reject) => {
+    client.query(namedQuery(name, text, params, (error, result) => (error ? reject(error) : resolve(result))));
+  });
 }
 
 /** PostgreSQL server through a `pg` pool. */
@@ -100,7 +125,7 @@ export class PgDriver implements SqlDriver {
 
   async query<Row>(text: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<SqlResult<Row>> {
     this.admit();
-    const result = await this.pool.query(statement(this.statements, text, params, options));
+    const result = await poolQuery(this.pool, this.statements, text, params, options);
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
   }
 
@@ -117,7 +142,7 @@ export class PgDriver implements SqlDriver {
     const client: SqlClient = {
       async query<Row>(text: string, params: readonly unknown[] = [], options?: QueryOptions) {
         try {
-          const result = await connection.query(statement(names, text, params, options));
+          const result = await clientQuery(connection, names, text, params, options);
           return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
         } catch (error) {
           broken ||= isConnectionError(error);

@@ -143,6 +143,11 @@ export function liveRefs(refs: readonly ObjectRef[], params: Params): string {
 }
 
 export function inRefsOrder(refs: readonly ObjectRef[], rows: readonly LocatedRow[]) {
+  // A GET reads one object (and its parent): a scan beats building keys and a map.
+  if (refs.length <= 4) return refs.map((ref) => {
+    const row = rows.find((r) => r.id === ref.id && r.parent_id === ref.parentId && r.resource_name === ref.resource);
+    return row ? toObject(row) : null;
+  });
   const found = new Map(rows.map((row) => [`${row.resource_name}\u0000${row.parent_id}\u0000${row.id}`, row]));
   return refs.map((ref) => {
     const row = found.get(`${ref.resource}\u0000${ref.parentId}\u0000${ref.id}`);
