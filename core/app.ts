@@ -154,12 +154,6 @@ export async function buildApp(loaded: LoadedConfig, options: BuildOptions = {})
       registry.close();
     }
     core.events.close();
-    // Plugins extend the tree while they register; frozen, it lets the authorizer keep answers.
-    for (const permissions of Object.values(core.tree)) {
-      for (const grants of Object.values(permissions)) Object.freeze(grants);
-      Object.freeze(permissions);
-    }
-    Object.freeze(core.tree);
   });
   app.addHook('onClose', async () => {
     await Promise.all([core.storage.close(), core.permission.close(), core.cache.close()]);

@@ -79,7 +79,8 @@ async function runUnit<T>(backends: UnitOfWorkBackends, readonly: boolean, work:
   try {
     result = await current.run(uow, async () => {
       const value = await work(uow);
-      await dispatchInTransaction(backends.events, uow);
+      // Most units (every read) emit nothing: no round of listeners then.
+      if (uow.events.length) await dispatchInTransaction(backends.events, uow);
       return value;
     });
   } catch (error) {
@@ -89,6 +90,6 @@ async function runUnit<T>(backends: UnitOfWorkBackends, readonly: boolean, work:
   }
   await storage.commit();
   await permission.commit();
-  await backends.events.dispatch('commit', uow.events, { storage: backends.storage, permission: backends.permission });
+  if (uow.events.length) await backends.events.dispatch('commit', uow.events, { storage: backends.storage, permission: backends.permission });
   return result;
 }

@@ -12,9 +12,6 @@ export interface Identity {
   readonly principals: readonly string[];
 }
 
-/** How many `bound` answers are kept (about the requests in flight). */
-const RECENT_BOUND = 256;
-
 /**
  * Decides whether principals hold a permission, from the `*_principals` settings first
  * and then the permission backend, through the inheritance tree (Kinto's `check_permission`).
@@ -23,29 +20,14 @@ export class Authorizer {
   private readonly settings: Settings;
   private readonly tree: InheritanceTree;
   private readonly grantedBySettings = new Map<string, readonly string[]>();
-  private readonly recentBound = new Map<string, readonly BoundPermission[]>();
 
   constructor(settings: Settings, tree: InheritanceTree) {
     this.settings = settings;
     this.tree = tree;
   }
 
-  /**
-   * The (object, permission) pairs granting `permission` on `objectUri`. A request asks twice
-   * (its read-ahead, its authorization) and concurrent requests interleave: the last few
-   * answers are kept (frozen: shared), once the tree is (core/app.ts freezes it when ready).
-   */
-  bound(objectUri: string, permission: string): readonly BoundPermission[] {
-    // Until the app is ready, plugins may still extend the tree: nothing kept.
-    if (!Object.isFrozen(this.tree)) return inheritedPermissions(this.tree, objectUri, permission);
-    const key = `${permission}\u0000${objectUri}`;
-    let bound = this.recentBound.get(key);
-    if (bound === undefined) {
-      bound = Object.freeze(inheritedPermissions(this.tree, objectUri, permission));
-      if (this.recentBound.size >= RECENT_BOUND) this.recentBound.clear();
-      this.recentBound.set(key, bound);
-    }
-    return bound;
+  bound(objectUri: string, permission: string): BoundPermission[] {
+    return inheritedPermissions(this.tree, objectUri, permission);
   }
 
   /** Principals granted by a `<resource>_<perm>_principals` setting for the bound permissions. */

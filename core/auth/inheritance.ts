@@ -67,7 +67,8 @@ export function inheritedPermissions(tree: InheritanceTree, uri: string, permiss
   const grants = (!plural && perms[`${permission}:attributes`]) || perms[permission];
   if (!grants) return [];
   const bound: BoundPermission[] = [];
-  for (const level of [...levels].reverse()) {
+  for (let i = levels.length - 1; i >= 0; i--) {
+    const level = levels[i];
     for (const granting of grants[level.resource] ?? []) bound.push([level.uri, granting]);
   }
   return bound;

@@ -254,8 +254,10 @@ class SqlPermissionTransaction extends SqlPermissionView implements TransactionC
 
   /** One query reads the whole ACL of the bound objects: the response's `permissions` need it next. */
   override async getAuthorizedPrincipals(bound: readonly BoundPermission[]): Promise<Set<string>> {
-    const missing = [...new Set(bound.map(([object]) => object))].filter((object) => !this.acls.has(object));
-    if (missing.length) {
+    // Usually every ACL is known (read ahead): nothing to collect then.
+    let missing: string[] | undefined;
+    for (const [object] of bound) if (!this.acls.has(object) && !missing?.includes(object)) (missing ??= []).push(object);
+    if (missing) {
       const acls = await super.getObjectsPermissions(missing);
       missing.forEach((object, i) => this.acls.set(object, acls[i]));
     }

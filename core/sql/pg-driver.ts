@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { QueryOptions, SqlClient, SqlDriver, SqlResult } from './driver.ts';
+import { pgStatement } from './pg-statement.ts';
 
 export interface PgOptions {
   url: string;
@@ -62,28 +63,16 @@ function statementName(names: StatementNames, text: string, params: readonly unk
   return params.length && !options?.planWithValues ? names.nameFor(text) : undefined;
 }
 
-/**
- * A named statement as a `pg.Query` built from its text: given a config object, `pg` copies
- * it property by property on every query (~2% of a GET's busy time, bench/README.md #30).
- */
-function namedQuery(name: string, text: string, params: readonly unknown[], callback?: (error: Error | undefined, result: pg.QueryResult) => void) {
-  const query = new pg.Query(text, params as unknown[], callback as never);
-  (query as pg.Query & { name?: string }).name = name;
-  return query;
-}
-
 function poolQuery(pool: pg.Pool, names: StatementNames, text: string, params: readonly unknown[], options?: QueryOptions) {
-  const name = statementName(names, text, params, options);
-  if (name === undefined) return pool.query(text, params as unknown[]);
   // The pool sets the query's callback (it releases the connection there).
-  return pool.query(namedQuery(name, text, params) as unknown as string) as Promise<pg.QueryResult>;
+  const query = pgStatement(text, params, statementName(names, text, params, options));
+  return pool.query(query as unknown as string) as Promise<pg.QueryResult>;
 }
 
 function clientQuery(client: pg.PoolClient, names: StatementNames, text: string, params: readonly unknown[], options?: QueryOptions) {
   const name = statementName(names, text, params, options);
-  if (name === undefined) return client.query(text, params as unknown[]);
   return new Promise<pg.QueryResult>((resolve, reject) => {
-    client.query(namedQuery(name, text, params, (error, result) => (error ? reject(error) : resolve(result))));
+    client.query(pgStatement(text, params, name, (error, result) => (error ? reject(error) : resolve(result))));
   });
 }
 
