@@ -33,7 +33,7 @@ export class Authorizer {
   /** Principals granted by a `<resource>_<perm>_principals` setting for the bound permissions. */
   settingPrincipals(resourceName: string, bound: readonly BoundPermission[], fallback: string): readonly string[] {
     let key = resourceName;
-    if (bound.length) for (const [, perm] of bound) key += `\u0000${perm}`;
+    if (bound.length) for (let i = 0; i < bound.length; i++) key += `\u0000${bound[i][1]}`;
     else key += `\u0000${fallback}`;
     // Settings are frozen: each combination of permissions (a few per resource) is read once.
     let granted = this.grantedBySettings.get(key);

@@ -255,14 +255,21 @@ class SqlPermissionTransaction extends SqlPermissionView implements TransactionC
   /** One query reads the whole ACL of the bound objects: the response's `permissions` need it next. */
   override async getAuthorizedPrincipals(bound: readonly BoundPermission[]): Promise<Set<string>> {
     // Usually every ACL is known (read ahead): nothing to collect then.
+    // Indexed loops: destructuring a tuple runs the iterator protocol (an allocation each).
     let missing: string[] | undefined;
-    for (const [object] of bound) if (!this.acls.has(object) && !missing?.includes(object)) (missing ??= []).push(object);
+    for (let i = 0; i < bound.length; i++) {
+      const object = bound[i][0];
+      if (!this.acls.has(object) && !missing?.includes(object)) (missing ??= []).push(object);
+    }
     if (missing) {
       const acls = await super.getObjectsPermissions(missing);
       missing.forEach((object, i) => this.acls.set(object, acls[i]));
     }
     const authorized = new Set<string>();
-    for (const [object, perm] of bound) for (const principal of this.acls.get(object)?.[perm] ?? []) authorized.add(principal);
+    for (let i = 0; i < bound.length; i++) {
+      const holders = this.acls.get(bound[i][0])?.[bound[i][1]];
+      if (holders) for (let j = 0; j < holders.length; j++) authorized.add(holders[j]);
+    }
     return authorized;
   }
 
@@ -284,7 +291,11 @@ class SqlPermissionTransaction extends SqlPermissionView implements TransactionC
    */
   preloadPart(userId: string | null, objectIds: readonly string[], params: Params): UnionPart<void> | null {
     const user = userId !== null && !this.principals.has(userId) ? userId : null;
-    const objects = [...new Set(objectIds)].filter((object) => !this.acls.has(object));
+    const objects: string[] = [];
+    for (let i = 0; i < objectIds.length; i++) {
+      const object = objectIds[i];
+      if (!this.acls.has(object) && !objects.includes(object)) objects.push(object);
+    }
     if (user === null && !objects.length) return null;
     const userParam = params.add(user);
     const arms: UnionArm[] = [
