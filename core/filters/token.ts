@@ -41,7 +41,8 @@ function isPlainObject(value: JsonValue | undefined): value is JsonObject {
 
 /** base64 of `{"last_object": ..., "offset": N, "nonce": "..."}`, serialised as Python's json.dumps. */
 export function encodeToken(lastObject: Record<string, JsonValue>, offset: number, nonce: string): string {
-  const json = pyJsonDumps({ last_object: lastObject, offset, nonce });
+  // pyJsonDumps of the whole object, its three known keys written out (every page writes one).
+  const json = `{"last_object": ${pyJsonDumps(lastObject)}, "offset": ${pyJsonDumps(offset)}, "nonce": ${pyJsonDumps(nonce)}}`;
   return Buffer.from(json, 'utf8').toString('base64');
 }
 
