@@ -19,7 +19,9 @@ export type Handler = (call: ResourceCall) => Promise<ResourceResult>;
 const PLURAL: Record<string, Handler> = { GET: pluralGet, HEAD: pluralGet, POST: pluralPost, DELETE: pluralDelete };
 const OBJECT: Record<string, Handler> = { GET: objectGet, HEAD: objectGet, PUT: objectPut, PATCH: objectPatch, DELETE: objectDelete };
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+const READ_METHODS = ['GET', 'HEAD'] as const;
+const BODY_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
+const ALL_METHODS = [...READ_METHODS, ...BODY_METHODS];
 
 function bodyKind(request: FastifyRequest): BodyKind {
   const type = String(request.headers['content-type'] ?? '').toLowerCase();
@@ -51,38 +53,49 @@ export function registerResource(app: FastifyInstance, core: KintoCore, definiti
     if (path === undefined) continue;
     // Settings are frozen: which methods an endpoint serves is known before any request.
     const enabled = new Set<string>(ALL_METHODS.filter((method) => handlers[method] && methodEnabled(core, endpoint, definition.name, method)));
+    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+      // Reads carry no body: negotiated here (an `Accept` check, only when a `Content-Type` is
+      // sent), which spares every GET a route hook (bench/README.md #31).
+      if (!WRITE_METHODS.has(request.method) && handlers[request.method]) {
+        checkNegotiation(request, resourceContentTypes(request.method));
+      }
+      const values = Object.values(request.params as PathParams);
+      // An empty segment (`/buckets/`) matches no Kinto route: 404, or the trailing-slash redirect.
+      if (values.includes('')) return reply.callNotFound();
+      // No id can hold U+0000 (and SQL text cannot): refuse it before any lookup.
+      if (values.some((v) => v.includes('\u0000'))) throw invalidParameters('path', null, 'Invalid character 0x00');
+      const handle = handlers[request.method];
+      if (!handle || !enabled.has(request.method)) throw methodNotAllowed();
+      const readonly = !WRITE_METHODS.has(request.method);
+      const result = await inUnitOfWork(core, { readonly }, (uow) => serveResource(core, definition, request, uow, handle));
+      return send(reply, result, request.method === 'HEAD');
+    };
+    const route = { url: `/v1${path}`, exposeHeadRoute: false, handler };
+    // `apiMethods`: what the endpoint serves (the others answer 405), for /__api__.
+    const config = (methods: readonly string[]): Record<string, unknown> => ({
+      corsEndpoint: endpoint,
+      apiMethods: Object.keys(handlers).filter((method) => methods.includes(method)),
+    });
+    app.route({ ...route, method: [...READ_METHODS], config: config(READ_METHODS) });
+    // Writes are negotiated before their body is parsed (415 rather than a parser's error).
     app.route({
-      method: [...ALL_METHODS],
-      url: `/v1${path}`,
-      exposeHeadRoute: false,
-      // `apiMethods`: what the endpoint serves (the others answer 405), for /__api__.
-      config: { corsEndpoint: endpoint, apiMethods: Object.keys(handlers) },
-      // A callback hook: an async one costs every request a promise and its ticks.
-      onRequest: (request, _reply, done) => {
-        try {
-          if (handlers[request.method]) checkNegotiation(request, resourceContentTypes(request.method));
-        } catch (error) {
-          done(error as Error);
-          return;
-        }
-        done();
-      },
-      handler: async (request, reply) => {
-        const values = Object.values(request.params as PathParams);
-        // An empty segment (`/buckets/`) matches no Kinto route: 404, or the trailing-slash redirect.
-        if (values.includes('')) return reply.callNotFound();
-        // No id can hold U+0000 (and SQL text cannot): refuse it before any lookup.
-        if (values.some((v) => v.includes('\u0000'))) throw invalidParameters('path', null, 'Invalid character 0x00');
-        const handler = handlers[request.method];
-        if (!handler || !enabled.has(request.method)) throw methodNotAllowed();
-        const readonly = !WRITE_METHODS.has(request.method);
-        const result = await inUnitOfWork(core, { readonly }, (uow) =>
-          serveResource(core, definition, request, uow, handler),
-        );
-        return send(reply, result, request.method === 'HEAD');
-      },
+      ...route,
+      method: [...BODY_METHODS],
+      config: config(BODY_METHODS),
+      onRequest: (request, _reply, done) => negotiated(request, handlers, done),
     });
   }
+}
+
+/** Content negotiation as a callback hook (an async one costs a promise and its ticks). */
+function negotiated(request: FastifyRequest, handlers: Record<string, Handler>, done: (error?: Error) => void): void {
+  try {
+    if (handlers[request.method]) checkNegotiation(request, resourceContentTypes(request.method));
+  } catch (error) {
+    done(error as Error);
+    return;
+  }
+  done();
 }
 
 /** A resource call made on behalf of another route (a plugin writing a record as the user). */
