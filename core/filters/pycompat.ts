@@ -62,11 +62,7 @@ function pyRepr(value: JsonValue): string {
   if (value === null) return 'None';
   if (value === true) return 'True';
   if (value === false) return 'False';
-  if (typeof value === 'number') {
-    // Beyond 2^53 JavaScript writes exponents (`1e+21`) where Python writes every digit.
-    if (Number.isSafeInteger(value)) return String(value);
-    return Number.isInteger(value) ? BigInt(value).toString() : pyFloatRepr(value);
-  }
+  if (typeof value === 'number') return pyNumber(value);
   if (typeof value === 'string') return pyStringRepr(value);
   if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
   const pairs = Object.keys(value).map((key) => `${pyStringRepr(key)}: ${pyRepr(value[key])}`);
@@ -157,14 +153,17 @@ export function pyUtf8Decode(bytes: Uint8Array): string | null {
   }
 }
 
+/** A number as Python writes it (repr and json.dumps agree on numbers). */
+function pyNumber(value: number): string {
+  // Beyond 2^53 JavaScript writes exponents (`1e+21`) where Python writes every digit.
+  if (Number.isSafeInteger(value)) return String(value);
+  return Number.isInteger(value) ? BigInt(value).toString() : pyFloatRepr(value);
+}
+
 /** Python's `json.dumps` with default settings (`", "` / `": "` separators, ASCII output). */
 export function pyJsonDumps(value: JsonValue): string {
   if (typeof value === 'string') return JSON.stringify(value).replace(/[\u0080-\uffff]/g, asciiEscape);
-  if (typeof value === 'number') {
-    // Beyond 2^53 JavaScript writes exponents (`1e+21`) where Python writes every digit.
-    if (Number.isSafeInteger(value)) return String(value);
-    return Number.isInteger(value) ? BigInt(value).toString() : pyFloatRepr(value);
-  }
+  if (typeof value === 'number') return pyNumber(value);
   if (value === null || typeof value === 'boolean') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(pyJsonDumps).join(', ')}]`;
   const pairs = Object.keys(value).map((key) => `${pyJsonDumps(key)}: ${pyJsonDumps(value[key])}`);
