@@ -53,23 +53,7 @@ export function registerResource(app: FastifyInstance, core: KintoCore, definiti
     if (path === undefined) continue;
     // Settings are frozen: which methods an endpoint serves is known before any request.
     const enabled = new Set<string>(ALL_METHODS.filter((method) => handlers[method] && methodEnabled(core, endpoint, definition.name, method)));
-    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-      // Reads carry no body: negotiated here (an `Accept` check, only when a `Content-Type` is
-      // sent), which spares every GET a route hook (bench/README.md #31).
-      if (!WRITE_METHODS.has(request.method) && handlers[request.method]) {
-        checkNegotiation(request, resourceContentTypes(request.method));
-      }
-      const values = Object.values(request.params as PathParams);
-      // An empty segment (`/buckets/`) matches no Kinto route: 404, or the trailing-slash redirect.
-      if (values.includes('')) return reply.callNotFound();
-      // No id can hold U+0000 (and SQL text cannot): refuse it before any lookup.
-      if (values.some((v) => v.includes('\u0000'))) throw invalidParameters('path', null, 'Invalid character 0x00');
-      const handle = handlers[request.method];
-      if (!handle || !enabled.has(request.method)) throw methodNotAllowed();
-      const readonly = !WRITE_METHODS.has(request.method);
-      const result = await inUnitOfWork(core, { readonly }, (uow) => serveResource(core, definition, request, uow, handle));
-      return send(reply, result, request.method === 'HEAD');
-    };
+    const handler = resourceHandler(core, definition, handlers, enabled);
     const route = { url: `/v1${path}`, exposeHeadRoute: false, handler };
     // `apiMethods`: what the endpoint serves (the others answer 405), for /__api__.
     const config = (methods: readonly string[]): Record<string, unknown> => ({
@@ -85,6 +69,25 @@ export function registerResource(app: FastifyInstance, core: KintoCore, definiti
       onRequest: (request, _reply, done) => negotiated(request, handlers, done),
     });
   }
+}
+
+/** The handler of one resource path: checks, then the method's handler in a unit of work. */
+function resourceHandler(core: KintoCore, definition: ResourceDefinition, handlers: Record<string, Handler>, enabled: ReadonlySet<string>) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const readonly = !WRITE_METHODS.has(request.method);
+    // Reads carry no body: negotiated here (an `Accept` check, only when a `Content-Type` is
+    // sent), which spares every GET a route hook (bench/README.md #31).
+    if (readonly && handlers[request.method]) checkNegotiation(request, resourceContentTypes(request.method));
+    const values = Object.values(request.params as PathParams);
+    // An empty segment (`/buckets/`) matches no Kinto route: 404, or the trailing-slash redirect.
+    if (values.includes('')) return reply.callNotFound();
+    // No id can hold U+0000 (and SQL text cannot): refuse it before any lookup.
+    if (values.some((v) => v.includes('\u0000'))) throw invalidParameters('path', null, 'Invalid character 0x00');
+    const handle = handlers[request.method];
+    if (!handle || !enabled.has(request.method)) throw methodNotAllowed();
+    const result = await inUnitOfWork(core, { readonly }, (uow) => serveResource(core, definition, request, uow, handle));
+    return send(reply, result, request.method === 'HEAD');
+  };
 }
 
 /** Content negotiation as a callback hook (an async one costs a promise and its ticks). */
